@@ -1,0 +1,107 @@
+# mv: one plain Makefile.  make [all|check|lint|bench|demo|install|clean]
+# SANITIZE=1 builds with AddressSanitizer and UBSan into build-san/;
+# DEVELOPER=1 (set by .ci/run) adds -Werror.
+
+PREFIX ?= /usr/local
+CC ?= cc
+TOOLS = mv-gen mv-exec mv-nemesis mv-check mv-shrink mv-report
+
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+       -Wmissing-prototypes -Wvla -Wformat=2 -Wno-format-nonliteral
+CSTD = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+OPT ?= -O2 -g
+
+ifeq ($(SANITIZE),1)
+B = build-san
+OPT = -O1 -g -fno-omit-frame-pointer
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+B = build
+SAN =
+endif
+ifeq ($(DEVELOPER),1)
+WARN += -Werror
+endif
+
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -Ilib $(CFLAGS)
+LDFLAGS_ALL = $(SAN) $(LDFLAGS)
+LDLIBS_ALL = -lpthread -lm $(LDLIBS)
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
+LIB_HDR = $(wildcard lib/*.h)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+BINS = $(TOOLS:%=$(B)/bin/%)
+
+.PHONY: all check unit bats lint bench demo install uninstall clean deps \
+        check-sanitize
+
+all: $(BINS) $(B)/lib/libmv.a $(UNIT_BIN)
+
+$(B)/%.o: %.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/lib/libmv.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $(LIB_OBJ)
+
+.SECONDEXPANSION:
+$(B)/bin/%: $$(patsubst %.c,$(B)/%.o,$$(wildcard cmd/%/*.c)) $(B)/lib/libmv.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(B)/lib/libmv.a $(LDLIBS_ALL)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(B)/lib/libmv.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(B)/lib/libmv.a $(LDLIBS_ALL)
+
+# Installs the Debian packages the build and tests need, when run as root
+# and something is missing; a no-op otherwise.
+deps:
+	@sh .ci/deps.sh
+
+# The newcomer's test command (README): unit tests and bats, then the same
+# again under the sanitizer build.
+check: deps
+	$(MAKE) all
+	$(MAKE) all SANITIZE=1
+	MV_BIN=$(CURDIR)/build/bin MV_TESTBIN=$(CURDIR)/build/tests \
+	    sh tests/run.sh build
+	MV_BIN=$(CURDIR)/build-san/bin MV_TESTBIN=$(CURDIR)/build-san/tests \
+	    MV_SANITIZED=1 sh tests/run.sh build-san
+
+# The newcomer's first job: the pipeline on the embedded SUT.
+demo: deps all
+	sh examples/demo.sh $(CURDIR)/build/bin
+
+lint: deps
+	clang-format --dry-run --Werror lib/*.c lib/*.h cmd/*/*.c tests/unit/*.c
+	cppcheck --quiet --error-exitcode=1 --std=c11 \
+	    --enable=warning,performance,portability \
+	    --suppress=missingIncludeSystem -Ilib lib cmd tests/unit
+	mandoc -T lint -W warning man/*.[0-9]
+	shellcheck -s bash tests/bats/*.bats tests/*.sh examples/*.sh .ci/run .ci/deps.sh bench/*.sh
+
+bench: deps all
+	sh bench/bench.sh $(CURDIR)/build/bin
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/lib \
+	    $(DESTDIR)$(PREFIX)/include/mv
+	cp $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	cp man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	cp man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	cp build/lib/libmv.a $(DESTDIR)$(PREFIX)/lib/
+	cp lib/*.h $(DESTDIR)$(PREFIX)/include/mv/
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) \
+	    $(TOOLS:%=$(DESTDIR)$(PREFIX)/share/man/man1/%.1) \
+	    $(DESTDIR)$(PREFIX)/share/man/man5/mv-history.5 \
+	    $(DESTDIR)$(PREFIX)/lib/libmv.a
+	rm -rf $(DESTDIR)$(PREFIX)/include/mv
+
+clean:
+	rm -rf build build-san

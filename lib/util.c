@@ -1,0 +1,169 @@
+/* util.c: errors, number and duration parsing, clocks, PRNG, stdout check. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mv.h"
+
+int
+mv_err_set(struct mv_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+mv_parse_int(const char *opt, const char *s, long long min, long long max,
+    long long *out, struct mv_err *e)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (s[0] == '\0' || *end != '\0' || errno == ERANGE)
+		return mv_err_set(e, "invalid value for %s: '%s'", opt, s);
+	if (v < min || v > max)
+		return mv_err_set(
+		    e, "%s must be in [%lld, %lld]: '%s'", opt, min, max, s);
+	*out = v;
+	return 0;
+}
+
+/* Multiplier of a duration suffix, or 0 if the suffix is not one of ours. */
+static int64_t
+dur_unit(const char *u)
+{
+	static const struct {
+		const char *name;
+		int64_t ns;
+	} units[] = {{"", 1000000000LL}, {"s", 1000000000LL}, {"ms", 1000000LL},
+	    {"us", 1000LL}, {"ns", 1LL}, {"m", 60000000000LL},
+	    {"h", 3600000000000LL}};
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(u, units[i].name) == 0)
+			return units[i].ns;
+	return 0;
+}
+
+int
+mv_parse_duration(const char *opt, const char *s, int64_t *ns, struct mv_err *e)
+{
+	char *end;
+	double v;
+	int64_t unit;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno == ERANGE || v < 0 || (unit = dur_unit(end)) == 0)
+		return mv_err_set(e, "invalid duration for %s: '%s'", opt, s);
+	if (v * (double)unit > (double)INT64_MAX / 2)
+		return mv_err_set(e, "duration too long for %s: '%s'", opt, s);
+	*ns = (int64_t)(v * (double)unit);
+	return 0;
+}
+
+static int64_t
+clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t
+mv_now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+int64_t
+mv_wall_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+int
+mv_fshut_stdout(struct mv_err *e)
+{
+	int bad = ferror(stdout);
+
+	if (fflush(stdout) != 0 || bad)
+		return mv_err_set(e, "write error on stdout: %s",
+		    strerror(errno ? errno : EIO));
+	return 0;
+}
+
+static uint64_t
+splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void
+mv_rng_seed(struct mv_rng *r, uint64_t seed)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t
+rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+uint64_t
+mv_rng_next(struct mv_rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return res;
+}
+
+/* Lemire's nearly-divisionless bounded draw, with rejection: unbiased. */
+uint64_t
+mv_rng_below(struct mv_rng *r, uint64_t n)
+{
+	uint64_t x, lim;
+
+	if (n <= 1)
+		return 0;
+	lim = -n % n;
+	do
+		x = mv_rng_next(r);
+	while (x < lim);
+	return x % n;
+}
+
+double
+mv_rng_double(struct mv_rng *r)
+{
+	return (double)(mv_rng_next(r) >> 11) * 0x1.0p-53;
+}
