@@ -1,8 +1,6 @@
-/* json.c: jsmn tokenising plus the strict checks jsmn leaves out; values. */
-#define JSMN_STRICT
-#include <jsmn.h>
-
+/* json.c: a strict one-pass JSON tokeniser, and value trees for models. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +25,9 @@ mv_jtok_release(struct mv_jtok *jt)
 }
 
 size_t
-mv_jtok_span(const jsmntok_t *t, size_t *start)
+mv_jtok_span(const struct mv_tok *t, size_t *start)
 {
-	if (t->type == JSMN_STRING) {
+	if (t->type == MV_TOK_STRING) {
 		*start = (size_t)t->start - 1;
 		return (size_t)(t->end - t->start) + 2;
 	}
@@ -100,211 +98,310 @@ hex4(const char *p)
 	return v;
 }
 
-/* Checks the body of a string (between the quotes). */
-static int
-check_string(const char *s, size_t n, struct mv_err *e)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		long u, lo;
-
-		if (c < 0x20)
-			return mv_err_set(e, "control character in string");
-		if (c != '\\')
-			continue;
-		if (++i >= n)
-			return mv_err_set(e, "bad escape in string");
-		if (strchr("\"\\/bfnrt", s[i]) != NULL && s[i] != '\0')
-			continue;
-		if (s[i] != 'u' || i + 4 >= n || (u = hex4(s + i + 1)) < 0)
-			return mv_err_set(e, "bad escape in string");
-		i += 4;
-		if (u >= 0xdc00 && u <= 0xdfff)
-			return mv_err_set(e, "lone surrogate in string");
-		if (u >= 0xd800 && u <= 0xdbff) {
-			if (i + 6 >= n || s[i + 1] != '\\' || s[i + 2] != 'u'
-			    || (lo = hex4(s + i + 3)) < 0xdc00 || lo > 0xdfff)
-				return mv_err_set(
-				    e, "lone surrogate in string");
-			i += 6;
-		}
-	}
-	if (!mv_utf8_valid(s, n))
-		return mv_err_set(e, "invalid UTF-8 in string");
-	return 0;
-}
-
-/* RFC 8259 number, or true/false/null. */
-static int
-check_primitive(const char *s, size_t n, struct mv_err *e)
-{
-	size_t i = 0;
-
-	if ((n == 4 && memcmp(s, "true", 4) == 0)
-	    || (n == 5 && memcmp(s, "false", 5) == 0)
-	    || (n == 4 && memcmp(s, "null", 4) == 0))
-		return 0;
-	if (i < n && s[i] == '-')
-		i++;
-	if (i < n && s[i] == '0')
-		i++;
-	else if (i < n && s[i] >= '1' && s[i] <= '9')
-		while (i < n && s[i] >= '0' && s[i] <= '9')
-			i++;
-	else
-		goto bad;
-	if (i < n && s[i] == '.') {
-		if (++i >= n || s[i] < '0' || s[i] > '9')
-			goto bad;
-		while (i < n && s[i] >= '0' && s[i] <= '9')
-			i++;
-	}
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		i++;
-		if (i < n && (s[i] == '+' || s[i] == '-'))
-			i++;
-		if (i >= n || s[i] < '0' || s[i] > '9')
-			goto bad;
-		while (i < n && s[i] >= '0' && s[i] <= '9')
-			i++;
-	}
-	if (i == n)
-		return 0;
-bad:
-	return mv_err_set(
-	    e, "invalid literal '%.*s'", (int)(n > 20 ? 20 : n), s);
-}
-
-static int
-is_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* The bytes s[a..b) must be white space with exactly one sep (or none). */
-static int
-check_gap(const char *s, size_t a, size_t b, char sep, struct mv_err *e)
-{
-	int seen = 0;
-
-	for (; a < b; a++) {
-		if (is_ws(s[a]))
-			continue;
-		if (s[a] == sep && sep && !seen) {
-			seen = 1;
-			continue;
-		}
-		return mv_err_set(
-		    e, "unexpected '%c' at column %zu", s[a], a + 1);
-	}
-	if (sep && !seen)
-		return mv_err_set(e, "missing '%c' at column %zu", sep, b + 1);
-	return 0;
-}
-
-struct walk {
+/* Parser state for one text. */
+struct jp {
 	const char *s;
-	const jsmntok_t *t;
-	unsigned int n;
+	size_t n, i;
+	struct mv_jtok *jt;
 	struct mv_err *e;
+	int depth;
 };
 
-/* Validates the subtree at i; returns the next index, or 0 on error. */
-static unsigned int
-walk(struct walk *w, unsigned int i, int depth)
+static int
+jp_err(struct jp *p, const char *what)
 {
-	const jsmntok_t *t = &w->t[i];
-	size_t pos, st, len;
-	unsigned int j = i + 1;
-	int k;
+	if (p->i >= p->n)
+		return mv_err_set(p->e, "truncated JSON");
+	return mv_err_set(p->e, "%s at column %zu", what, p->i + 1);
+}
 
-	if (depth > MAX_DEPTH)
-		return mv_err_set(w->e, "nesting deeper than %d", MAX_DEPTH), 0;
-	if (t->type == JSMN_STRING)
-		return check_string(
-		           w->s + t->start, (size_t)(t->end - t->start), w->e)
-		    ? 0
-		    : j;
-	if (t->type == JSMN_PRIMITIVE)
-		return check_primitive(
-		           w->s + t->start, (size_t)(t->end - t->start), w->e)
-		    ? 0
-		    : j;
-	pos = (size_t)t->start + 1;
-	for (k = 0; k < t->size; k++) {
-		if (j >= w->n)
-			return mv_err_set(w->e, "truncated JSON"), 0;
-		len = mv_jtok_span(&w->t[j], &st);
-		if (check_gap(w->s, pos, st, k ? ',' : 0, w->e))
-			return 0;
-		pos = st + len;
-		if (t->type == JSMN_OBJECT) {
-			if (w->t[j].type != JSMN_STRING)
-				return mv_err_set(w->e,
-				           "object key is not a string at "
-				           "column %zu",
-				           st + 1),
-				       0;
-			if (check_string(w->s + w->t[j].start,
-			        (size_t)(w->t[j].end - w->t[j].start), w->e))
-				return 0;
-			j++;
-			if (j >= w->n)
-				return mv_err_set(w->e, "truncated JSON"), 0;
-			len = mv_jtok_span(&w->t[j], &st);
-			if (check_gap(w->s, pos, st, ':', w->e))
-				return 0;
-			pos = st + len;
-		}
-		if ((j = walk(w, j, depth + 1)) == 0)
-			return 0;
+/* Appends a token; returns its index (tokens move when the array grows). */
+static unsigned int
+jp_tok(struct jp *p, int type, size_t start)
+{
+	struct mv_jtok *jt = p->jt;
+
+	if (jt->n == jt->cap) {
+		jt->cap = jt->cap ? jt->cap * 2 : 256;
+		jt->t = mv_xrealloc(jt->t, jt->cap * sizeof(*jt->t));
 	}
-	if (check_gap(w->s, pos, (size_t)t->end - 1, 0, w->e))
+	jt->t[jt->n].type = type;
+	jt->t[jt->n].start = (int)start;
+	jt->t[jt->n].end = -1;
+	jt->t[jt->n].size = 0;
+	jt->t[jt->n].isint = 0;
+	return jt->n++;
+}
+
+/*
+ * Locals, not p->i: stores through char pointers may alias anything, so
+ * the compiler would otherwise reload p->i and p->n on every byte.
+ */
+static void
+jp_ws(struct jp *p)
+{
+	const char *s = p->s;
+	size_t i = p->i, n = p->n;
+
+	while (i < n
+	    && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	p->i = i;
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t k, j;
+	uint32_t cp;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		k = 1, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		k = 2, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		k = 3, cp = c & 0x07;
+	else
 		return 0;
-	return j;
+	for (j = 1; j <= k; j++) {
+		if (j >= n || (s[j] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[j] & 0x3f);
+	}
+	if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff
+	    || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return k + 1;
+}
+
+/* An escape at s[i] == '\\'; advances p->i past it. */
+static int
+jp_escape(struct jp *p)
+{
+	const char *s = p->s;
+	size_t i = p->i + 1;
+	long u, lo;
+
+	if (i >= p->n)
+		return jp_err(p, "bad escape");
+	if (strchr("\"\\/bfnrt", s[i]) != NULL && s[i] != '\0') {
+		p->i = i + 1;
+		return 0;
+	}
+	if (s[i] != 'u' || i + 4 >= p->n || (u = hex4(s + i + 1)) < 0)
+		return jp_err(p, "bad escape");
+	i += 5;
+	if (u >= 0xdc00 && u <= 0xdfff)
+		return jp_err(p, "lone surrogate");
+	if (u >= 0xd800 && u <= 0xdbff) {
+		if (i + 5 >= p->n || s[i] != '\\' || s[i + 1] != 'u'
+		    || (lo = hex4(s + i + 2)) < 0xdc00 || lo > 0xdfff)
+			return jp_err(p, "lone surrogate");
+		i += 6;
+	}
+	p->i = i;
+	return 0;
+}
+
+/* 1 for bytes a string may hold as they are: printable ASCII but " and \. */
+static const unsigned char plain[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    R16(0), R16(0), 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, /* 0x20: '"' */
+    R16(1), R16(1), 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1,
+    1, /* 0x50: '\\' */
+    R16(1), R16(1), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0),
+    R16(0)
+#undef R16
+};
+
+/* A string at s[i] == '"'; the token spans the inside of the quotes. */
+static int
+jp_string(struct jp *p, int key)
+{
+	const unsigned char *s = (const unsigned char *)p->s;
+	unsigned int t = jp_tok(p, MV_TOK_STRING, ++p->i);
+
+	p->jt->t[t].size = key;
+	for (;;) {
+		size_t k;
+
+		/* The common case: printable ASCII. */
+		while (p->i < p->n && plain[s[p->i]])
+			p->i++;
+		if (p->i >= p->n)
+			return jp_err(p, "unterminated string");
+		if (s[p->i] == '"')
+			break;
+		if (s[p->i] == '\\') {
+			if (jp_escape(p) < 0)
+				return -1;
+		} else if (s[p->i] < 0x20) {
+			return jp_err(p, "control character in string");
+		} else if ((k = utf8_seq(s + p->i, p->n - p->i)) == 0) {
+			return jp_err(p, "invalid UTF-8 in string");
+		} else {
+			p->i += k;
+		}
+	}
+	p->jt->t[t].end = (int)p->i++;
+	return 0;
+}
+
+static size_t
+digits(const char *s, size_t i, size_t n)
+{
+	size_t j = i;
+
+	while (j < n && s[j] >= '0' && s[j] <= '9')
+		j++;
+	return j - i;
+}
+
+/* A number or a literal, by RFC 8259's grammar. */
+static int
+jp_primitive(struct jp *p)
+{
+	const char *s = p->s;
+	size_t i = p->i, n = p->n, d;
+	unsigned int t = jp_tok(p, MV_TOK_PRIMITIVE, i);
+
+	if ((n - i >= 4 && memcmp(s + i, "true", 4) == 0)
+	    || (n - i >= 4 && memcmp(s + i, "null", 4) == 0))
+		i += 4;
+	else if (n - i >= 5 && memcmp(s + i, "false", 5) == 0)
+		i += 5;
+	else {
+		int neg = s[i] == '-';
+		uint64_t v = 0;
+
+		i += (size_t)neg;
+		/* One pass: scan and accumulate (19 digits fit uint64_t). */
+		for (d = 0; i + d < n && s[i + d] >= '0' && s[i + d] <= '9';
+		     d++)
+			v = v * 10 + (uint64_t)(s[i + d] - '0');
+		if (d == 0 || (s[i] == '0' && d > 1))
+			goto bad;
+		if (d <= 19 && v <= (uint64_t)INT64_MAX + (uint64_t)neg) {
+			p->jt->t[t].isint = 1;
+			p->jt->t[t].ival = neg ? (int64_t)(0 - v) : (int64_t)v;
+		}
+		i += d;
+		if (i < n && s[i] == '.') {
+			p->jt->t[t].isint = 0;
+			if ((d = digits(s, ++i, n)) == 0)
+				goto bad;
+			i += d;
+		}
+		if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+			p->jt->t[t].isint = 0;
+			if (++i < n && (s[i] == '+' || s[i] == '-'))
+				i++;
+			if ((d = digits(s, i, n)) == 0)
+				goto bad;
+			i += d;
+		}
+	}
+	/* "truex" or "1x" are not a literal followed by something else. */
+	if (i < n
+	    && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.'
+	        || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z')))
+		goto bad;
+	p->jt->t[t].end = (int)i;
+	p->i = i;
+	return 0;
+bad:
+	p->i = i;
+	return jp_err(p, "invalid literal");
+}
+
+static int jp_value(struct jp *p);
+
+/* An object or array at s[i]; members are separated by exactly one ','. */
+static int
+jp_container(struct jp *p)
+{
+	int obj = p->s[p->i] == '{';
+	char close = obj ? '}' : ']';
+	unsigned int t = jp_tok(p, obj ? MV_TOK_OBJECT : MV_TOK_ARRAY, p->i);
+	int size = 0;
+
+	if (++p->depth > MAX_DEPTH)
+		return jp_err(p, "nesting too deep");
+	p->i++;
+	jp_ws(p);
+	if (p->i < p->n && p->s[p->i] == close)
+		goto done;
+	for (;;) {
+		if (obj) {
+			if (p->i >= p->n || p->s[p->i] != '"')
+				return jp_err(p, "expected a string key");
+			if (jp_string(p, 1) < 0)
+				return -1;
+			jp_ws(p);
+			if (p->i >= p->n || p->s[p->i] != ':')
+				return jp_err(p, "expected ':'");
+			p->i++;
+			jp_ws(p);
+		}
+		if (jp_value(p) < 0)
+			return -1;
+		size++;
+		jp_ws(p);
+		if (p->i < p->n && p->s[p->i] == ',') {
+			p->i++;
+			jp_ws(p);
+			continue;
+		}
+		if (p->i < p->n && p->s[p->i] == close)
+			break;
+		return jp_err(
+		    p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+	}
+done:
+	p->depth--;
+	p->jt->t[t].size = size;
+	p->jt->t[t].end = (int)++p->i;
+	return 0;
+}
+
+static int
+jp_value(struct jp *p)
+{
+	char c;
+
+	if (p->i >= p->n)
+		return jp_err(p, "truncated JSON");
+	c = p->s[p->i];
+	if (c == '{' || c == '[')
+		return jp_container(p);
+	if (c == '"')
+		return jp_string(p, 0);
+	if (c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f'
+	    || c == 'n')
+		return jp_primitive(p);
+	return jp_err(p, "unexpected character");
 }
 
 int
 mv_jtok_parse(struct mv_jtok *jt, const char *s, size_t n, struct mv_err *e)
 {
-	jsmn_parser p;
-	struct walk w;
-	size_t st, len;
-	int r;
+	struct jp p = {s, n, 0, jt, e, 0};
 
-	if (jt->cap == 0) {
-		jt->cap = 256;
-		jt->t = mv_xmalloc(jt->cap * sizeof(*jt->t));
-	}
-	jsmn_init(&p);
-	while ((r = jsmn_parse(&p, s, n, jt->t, jt->cap)) == JSMN_ERROR_NOMEM) {
-		jt->cap *= 2;
-		jt->t = mv_xrealloc(jt->t, jt->cap * sizeof(*jt->t));
-	}
-	if (r == JSMN_ERROR_PART)
-		return mv_err_set(e, "truncated JSON");
-	if (r == JSMN_ERROR_INVAL)
-		return mv_err_set(e, "invalid JSON at column %u", p.pos + 1);
-	if (r <= 0)
+	if (n > INT_MAX)
+		return mv_err_set(e, "JSON text too long");
+	jt->n = 0;
+	jp_ws(&p);
+	if (p.i >= n)
 		return mv_err_set(e, "no JSON value");
-	jt->n = (unsigned int)r;
-	w.s = s;
-	w.t = jt->t;
-	w.n = jt->n;
-	w.e = e;
-	len = mv_jtok_span(&jt->t[0], &st);
-	if (check_gap(s, 0, st, 0, e))
+	if (jp_value(&p) < 0)
 		return -1;
-	if (walk(&w, 0, 0) != jt->n) {
-		if (e && e->msg[0] == '\0')
-			mv_err_set(e, "trailing data after JSON value");
-		return -1;
-	}
-	if (check_gap(s, st + len, n, 0, e))
-		return -1;
-	return r;
+	jp_ws(&p);
+	if (p.i < n)
+		return jp_err(&p, "trailing data after JSON value");
+	return (int)jt->n;
 }
 
 unsigned int
@@ -322,22 +419,26 @@ mv_jtok_skip(const struct mv_jtok *jt, unsigned int i)
 }
 
 int
-mv_jtok_streq(const char *s, const jsmntok_t *t, const char *lit)
+mv_jtok_streq(const char *s, const struct mv_tok *t, const char *lit)
 {
 	size_t n = (size_t)(t->end - t->start);
 
-	return t->type == JSMN_STRING && strlen(lit) == n
+	return t->type == MV_TOK_STRING && strlen(lit) == n
 	    && memcmp(s + t->start, lit, n) == 0;
 }
 
 int
-mv_jtok_int(const char *s, const jsmntok_t *t, int64_t *out)
+mv_jtok_int(const char *s, const struct mv_tok *t, int64_t *out)
 {
 	const char *p = s + t->start, *end = s + t->end;
 	int neg = 0;
 	uint64_t v = 0, lim;
 
-	if (t->type != JSMN_PRIMITIVE || p == end)
+	if (t->isint) {
+		*out = t->ival;
+		return 0;
+	}
+	if (t->type != MV_TOK_PRIMITIVE || p == end)
 		return -1;
 	if (*p == '-')
 		neg = 1, p++;
@@ -383,7 +484,7 @@ add_utf8(struct mv_buf *b, uint32_t cp)
 
 /* The token was validated by mv_jtok_parse, so escapes are well formed. */
 size_t
-mv_jtok_str(const char *s, const jsmntok_t *t, struct mv_buf *out)
+mv_jtok_str(const char *s, const struct mv_tok *t, struct mv_buf *out)
 {
 	const char *p = s + t->start, *end = s + t->end;
 
@@ -426,18 +527,18 @@ static void
 build(const char *s, const struct mv_jtok *jt, unsigned int *i, struct mv_jv *v,
     struct mv_buf *tmp)
 {
-	const jsmntok_t *t = &jt->t[*i];
+	const struct mv_tok *t = &jt->t[*i];
 	size_t k;
 
 	memset(v, 0, sizeof(*v));
 	(*i)++;
 	switch (t->type) {
-	case JSMN_STRING:
+	case MV_TOK_STRING:
 		v->kind = MV_JSTR;
 		v->len = mv_jtok_str(s, t, tmp);
 		v->s = mv_xstrndup(tmp->p, tmp->len);
 		return;
-	case JSMN_PRIMITIVE:
+	case MV_TOK_PRIMITIVE:
 		if (s[t->start] == 'n') {
 			v->kind = MV_JNULL;
 		} else if (s[t->start] == 't' || s[t->start] == 'f') {
@@ -455,7 +556,7 @@ build(const char *s, const struct mv_jtok *jt, unsigned int *i, struct mv_jv *v,
 		return;
 	default: break;
 	}
-	v->kind = t->type == JSMN_OBJECT ? MV_JOBJ : MV_JARR;
+	v->kind = t->type == MV_TOK_OBJECT ? MV_JOBJ : MV_JARR;
 	v->len = (size_t)t->size;
 	v->items = mv_xcalloc(v->len, sizeof(*v->items));
 	if (v->kind == MV_JOBJ)
@@ -470,37 +571,20 @@ build(const char *s, const struct mv_jtok *jt, unsigned int *i, struct mv_jv *v,
 	}
 }
 
-/*
- * jsmn's strict mode refuses a bare top-level primitive ("3"), which is a
- * common value, so the text is parsed as the one element of an array.
- */
 struct mv_jv *
 mv_jv_parse(const char *text, size_t n, struct mv_err *e)
 {
 	struct mv_jtok jt;
-	struct mv_buf tmp = MV_BUF_INIT, wrap = MV_BUF_INIT;
+	struct mv_buf tmp = MV_BUF_INIT;
 	struct mv_jv *v = NULL;
-	unsigned int i = 1;
+	unsigned int i = 0;
 
-	if (e)
-		e->msg[0] = '\0';
 	mv_jtok_init(&jt);
-	mv_buf_addc(&wrap, '[');
-	mv_buf_add(&wrap, text, n);
-	mv_buf_addc(&wrap, ']');
-	if (mv_jtok_parse(&jt, wrap.p, wrap.len, e) < 0)
-		goto out;
-	if (jt.t[0].size != 1) {
-		mv_err_set(e,
-		    jt.t[0].size ? "trailing data after JSON value"
-		                 : "no JSON value");
-		goto out;
+	if (mv_jtok_parse(&jt, text, n, e) >= 0) {
+		v = mv_xmalloc(sizeof(*v));
+		build(text, &jt, &i, v, &tmp);
 	}
-	v = mv_xmalloc(sizeof(*v));
-	build(wrap.p, &jt, &i, v, &tmp);
-out:
 	mv_buf_release(&tmp);
-	mv_buf_release(&wrap);
 	mv_jtok_release(&jt);
 	return v;
 }

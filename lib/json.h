@@ -1,4 +1,4 @@
-/* json.h: strict JSON over jsmn, and a small value tree for model code. */
+/* json.h: strict JSON, and a small value tree for model code. */
 #ifndef MV_JSON_H
 #define MV_JSON_H
 

@@ -126,7 +126,7 @@ main(void)
 	bad("{\"type\":\"invoke\",\"process\":0,\"f\":\"r\"\n",
 	    "t.jsonl:1: invalid JSON: truncated", "truncated");
 	bad("{\"type\":\"invoke\",\"process\":0,\"f\":\"\xff\"}\n",
-	    "t.jsonl:1: invalid UTF-8", "utf8");
+	    "t.jsonl:1: invalid JSON: invalid UTF-8 in string", "utf8");
 	bad("[1]\n", "record is not a JSON object", "not object");
 	bad("\n", "t.jsonl:1: invalid JSON", "empty line");
 	bad("{\"type\":\"invoke\",\"type\":\"ok\"}\n", "duplicate member",
