@@ -1,0 +1,105 @@
+#!/usr/bin/env bats
+# Hostile input to every tool that reads histories: one line naming the
+# file and line, exit status 2, no crash (run on the sanitizer build too).
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+setup() {
+	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
+	PATH=$MV_BIN:$PATH
+	T=$BATS_TEST_TMPDIR
+	inv='{"type":"invoke","process":0,"f":"read","key":"r0"}'
+	okr='{"type":"ok","process":0,"f":"read","key":"r0","value":null}'
+}
+
+# Runs every reading tool on FILE; each must print exactly one stderr line
+# matching PATTERN, nothing on stdout, and exit 2.
+each_tool_rejects() {
+	local file=$1 pattern=$2 tool
+	for tool in mv-check mv-shrink mv-report; do
+		run -2 --separate-stderr "$tool" "$file"
+		assert_output ''
+		[ "${#stderr_lines[@]}" -eq 1 ] ||
+			fail "$tool: ${#stderr_lines[@]} stderr lines: $stderr"
+		[[ $stderr =~ $pattern ]] ||
+			fail "$tool: '$stderr' does not match '$pattern'"
+	done
+}
+
+@test "truncated last line" {
+	printf '%s\n%s' "$inv" '{"type":"ok","process":0,"f":"re' >"$T/h"
+	each_tool_rejects "$T/h" "^mv-[a-z]+: $T/h:2: invalid JSON: "
+}
+
+@test "invalid JSON" {
+	printf '%s\n{"type":"ok",,}\n' "$inv" >"$T/h"
+	each_tool_rejects "$T/h" "^mv-[a-z]+: $T/h:2: invalid JSON: "
+}
+
+@test "wrong types" {
+	printf '{"type":"invoke","process":"zero","f":"read"}\n' >"$T/h"
+	each_tool_rejects "$T/h" ":1: \"process\" is not a non-negative integer"
+	printf '{"type":["invoke"],"process":0,"f":"read"}\n' >"$T/h"
+	each_tool_rejects "$T/h" ":1: \"type\" is not a string"
+	printf '{"type":"invoke","process":0,"f":7}\n' >"$T/h"
+	each_tool_rejects "$T/h" ":1: \"f\" is not a string"
+	printf '{"type":"invoke","process":0,"f":"read","time":-4}\n' >"$T/h"
+	each_tool_rejects "$T/h" ":1: \"time\" is not a non-negative integer"
+}
+
+@test "invalid UTF-8" {
+	printf '{"type":"invoke","process":0,"f":"re\xc3\x28d"}\n' >"$T/h"
+	each_tool_rejects "$T/h" ":1: invalid JSON: invalid UTF-8 in string"
+	printf '{"type":"invoke","process":0,"f":"\xed\xa0\x80"}\n' >"$T/h"
+	each_tool_rejects "$T/h" ":1: invalid JSON: invalid UTF-8 in string"
+}
+
+@test "a 100 MB line" {
+	{
+		printf '%s\n{"type":"ok","process":0,"f":"read","value":"' "$inv"
+		head -c 100000000 /dev/zero | tr '\0' 'a'
+		printf '"}\n'
+	} >"$T/h"
+	each_tool_rejects "$T/h" ":2: line longer than 67108864 bytes"
+}
+
+@test "double invoke" {
+	printf '%s\n%s\n' "$inv" "$inv" >"$T/h"
+	each_tool_rejects "$T/h" \
+	    ":2: process 0 invokes while its op at line 1 is still open"
+}
+
+@test "completion without invoke" {
+	printf '%s\n' "$okr" >"$T/h"
+	each_tool_rejects "$T/h" ":1: ok by process 0 without an invocation"
+}
+
+@test "non-ascending index" {
+	printf '{"index":0,%s\n{"index":0,%s\n' "${inv#\{}" "${okr#\{}" >"$T/h"
+	each_tool_rejects "$T/h" ":2: \"index\" 0 does not follow 0"
+}
+
+@test "binary garbage" {
+	head -c 4096 /dev/urandom >"$T/h"
+	printf '\n' >>"$T/h"
+	for tool in mv-check mv-shrink mv-report; do
+		run -2 --separate-stderr "$tool" "$T/h"
+		[[ $stderr =~ ^$tool:\ $T/h:[0-9]+:\  ]] || fail "$tool: $stderr"
+	done
+}
+
+@test "a missing file" {
+	for tool in mv-check mv-shrink mv-report; do
+		run -2 --separate-stderr "$tool" "$T/nope"
+		assert_equal "$stderr" "$tool: $T/nope: No such file or directory"
+	done
+}
+
+@test "mv-exec rejects a bad workload line with file:line" {
+	printf '{"type":"op","f":"write","key":"r0","value":1}\n{"type":"op",\n' \
+	    >"$T/ops"
+	run -2 --separate-stderr mv-exec "$T/ops"
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "$stderr"
+	[[ $stderr =~ ^mv-exec:\ $T/ops:2:\ invalid\ JSON ]] || fail "$stderr"
+}

@@ -1,0 +1,52 @@
+/* test_util.c: option numbers, durations, the PRNG, growable strings. */
+#include <string.h>
+
+#include "buf.h"
+#include "mv.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	struct mv_err e;
+	long long v;
+	int64_t ns;
+	struct mv_rng a, b;
+	struct mv_buf buf = MV_BUF_INIT;
+	int i, same = 1, inrange = 1;
+
+	OK(mv_parse_int("-c", "8", 1, 100, &v, &e) == 0 && v == 8, "int");
+	OK(mv_parse_int("-c", "0", 1, 100, &v, &e) < 0
+	        && strcmp(e.msg, "-c must be in [1, 100]: '0'") == 0,
+	    "int range message");
+	OK(mv_parse_int("-c", "8x", 1, 100, &v, &e) < 0
+	        && strcmp(e.msg, "invalid value for -c: '8x'") == 0,
+	    "int garbage message");
+	OK(mv_parse_int("-n", "", 0, 9, &v, &e) < 0, "int empty");
+	OK(mv_parse_int("-n", "99999999999999999999", 0, 9, &v, &e) < 0,
+	    "int overflow");
+	OK(mv_parse_duration("-t", "250ms", &ns, &e) == 0 && ns == 250000000,
+	    "ms");
+	OK(mv_parse_duration("-t", "2", &ns, &e) == 0 && ns == 2000000000LL,
+	    "bare seconds");
+	OK(mv_parse_duration("-t", "1.5s", &ns, &e) == 0 && ns == 1500000000LL,
+	    "fraction");
+	OK(mv_parse_duration("-t", "3parsecs", &ns, &e) < 0, "bad unit");
+	OK(mv_parse_duration("-t", "-1s", &ns, &e) < 0, "negative");
+	mv_rng_seed(&a, 42);
+	mv_rng_seed(&b, 42);
+	for (i = 0; i < 1000; i++) {
+		same &= mv_rng_next(&a) == mv_rng_next(&b);
+		inrange &= mv_rng_below(&a, 7) < 7;
+		(void)mv_rng_below(&b, 7);
+	}
+	OK(same, "rng deterministic");
+	OK(inrange, "rng below");
+	mv_buf_add_jstr(&buf, "a\"b\\\n\x01", 6);
+	OK(strcmp(buf.p, "\"a\\\"b\\\\\\n\\u0001\"") == 0, "jstr escape");
+	mv_buf_reset(&buf);
+	mv_buf_addi(&buf, INT64_MIN);
+	OK(strcmp(buf.p, "-9223372036854775808") == 0, "addi min");
+	mv_buf_release(&buf);
+	return TAP_DONE();
+}
