@@ -15,6 +15,6 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 echo "mv: installing$missing" >&2
-apt-get update -qq >&2 &&
-	# shellcheck disable=SC2086 # one word a package
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2
+apt-get update -qq >&2 || exit 0
+# shellcheck disable=SC2086 # one word a package
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2
