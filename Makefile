@@ -34,6 +34,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BINS = $(TOOLS:%=$(B)/bin/%)
 
+.SECONDARY:
 .PHONY: all check unit bats lint bench demo install uninstall clean deps \
         check-sanitize
 
@@ -47,10 +48,14 @@ $(B)/lib/libmv.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $(LIB_OBJ)
 
-.SECONDEXPANSION:
-$(B)/bin/%: $$(patsubst %.c,$(B)/%.o,$$(wildcard cmd/%/*.c)) $(B)/lib/libmv.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(B)/lib/libmv.a $(LDLIBS_ALL)
+# One explicit link rule per tool: a pattern rule would substitute the stem
+# into the patsubst pattern and link no objects at all.
+define tool_rule
+$(B)/bin/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard cmd/$(1)/*.c)) $(B)/lib/libmv.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $(B)/lib/libmv.a $$(LDLIBS_ALL)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(B)/lib/libmv.a
 	@mkdir -p $(dir $@)

@@ -1,0 +1,186 @@
+/* mv-exec: runs op records against a system under test into a history. */
+#include <err.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "gen.h"
+#include "memsut.h"
+#include "mv.h"
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	stop = sig;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: mv-exec [-c concurrency] [--sut mem|cmd:program] "
+	    "[-w workload]\n"
+	    "               [--bug name[,name]] [--bug-rate p] [-s seed] "
+	    "[--timeout duration]\n"
+	    "               [-n limit] [--pace] [--line-buffered] [file]\n");
+}
+
+static long long
+int_opt(const char *opt, const char *s, long long min, long long max)
+{
+	struct mv_err e;
+	long long v;
+
+	if (mv_parse_int(opt, s, min, max, &v, &e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	return v;
+}
+
+static double
+parse_ratio(const char *opt, const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end != '\0' || !(v >= 0 && v <= 1))
+		errx(MV_EXIT_TROUBLE, "invalid value for %s: '%s'", opt, s);
+	return v;
+}
+
+/* Signals stop the run through a flag; the history is closed after. */
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+parse_sut(struct mv_exec_opts *o, const char *s)
+{
+	if (strcmp(s, "mem") == 0)
+		o->sut_cmd = NULL;
+	else if (strncmp(s, "cmd:", 4) == 0 && s[4] != '\0')
+		o->sut_cmd = s + 4;
+	else
+		errx(MV_EXIT_TROUBLE, "invalid value for --sut: '%s'", s);
+}
+
+/* Runs the history and turns how it ended into the exit status. */
+static int
+run(const struct mv_exec_opts *o, const char *path)
+{
+	struct mv_exec_result res;
+	struct mv_err e;
+	FILE *in = stdin;
+	int rc;
+
+	if (strcmp(path, "-") != 0 && (in = fopen(path, "r")) == NULL)
+		err(MV_EXIT_TROUBLE, "%s", path);
+	rc = mv_exec_run(o, in, path, STDOUT_FILENO, &res, &e);
+	if (in != stdin)
+		fclose(in);
+	if (rc < 0) {
+		warnx("%s", e.msg);
+		return MV_EXIT_TROUBLE;
+	}
+	if (res.sut_died) {
+		warnx("the SUT exited before the run was over (status %d)",
+		    WIFEXITED(res.sut_status) ? WEXITSTATUS(res.sut_status)
+		                              : 128 + WTERMSIG(res.sut_status));
+		return MV_EXIT_TROUBLE;
+	}
+	if (res.interrupted)
+		return 128 + res.interrupted;
+	if (mv_fshut_stdout(&e) < 0) {
+		warnx("%s", e.msg);
+		return MV_EXIT_TROUBLE;
+	}
+	return MV_EXIT_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option lopts[] = {
+	    {"concurrency", required_argument, NULL, 'c'},
+	    {"sut", required_argument, NULL, 'S'},
+	    {"workload", required_argument, NULL, 'w'},
+	    {"bug", required_argument, NULL, 'B'},
+	    {"bug-rate", required_argument, NULL, 'R'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"limit", required_argument, NULL, 'n'},
+	    {"pace", no_argument, NULL, 'p'},
+	    {"line-buffered", no_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+	struct mv_exec_opts o;
+	struct mv_err e;
+	int c;
+
+	mv_exec_opts_init(&o);
+	o.stop = &stop;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:w:s:n:", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o.concurrency = (int)int_opt("-c", optarg, 1, 100000);
+			break;
+		case 'S': parse_sut(&o, optarg); break;
+		case 'w':
+			if ((o.workload = mv_workload_lookup(optarg)) < 0)
+				errx(MV_EXIT_TROUBLE, "unknown workload: %s",
+				    optarg);
+			break;
+		case 'B':
+			if (mv_bug_parse(optarg, &o.bugs, &e) < 0)
+				errx(MV_EXIT_TROUBLE, "%s", e.msg);
+			break;
+		case 'R': o.bug_rate = parse_ratio("--bug-rate", optarg); break;
+		case 's':
+			o.seed =
+			    (uint64_t)int_opt("--seed", optarg, 0, INT64_MAX);
+			break;
+		case 't':
+			if (mv_parse_duration(
+			        "--timeout", optarg, &o.timeout_ns, &e)
+			    < 0)
+				errx(MV_EXIT_TROUBLE, "%s", e.msg);
+			break;
+		case 'n':
+			o.limit = int_opt("--limit", optarg, 0, INT64_MAX);
+			break;
+		case 'p': o.pace = 1; break;
+		case 'l': o.line_buffered = 1; break;
+		case 'h': usage(stdout); return MV_EXIT_OK;
+		case 'V': puts("mv-exec mv " MV_VERSION); return MV_EXIT_OK;
+		case ':':
+			errx(MV_EXIT_TROUBLE, "option needs a value: %s",
+			    argv[optind - 1]);
+		default:
+			errx(MV_EXIT_TROUBLE, "unknown option: %s (see --help)",
+			    argv[optind - 1]);
+		}
+	}
+	if (argc - optind > 1)
+		errx(MV_EXIT_TROUBLE, "too many arguments: %s",
+		    argv[optind + 1]);
+	if (isatty(STDOUT_FILENO))
+		o.line_buffered = 1;
+	catch_signals();
+	return run(&o, optind < argc ? argv[optind] : "-");
+}

@@ -1,0 +1,507 @@
+/* mv-nemesis: inject process faults, one at a time or on a seeded schedule. */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "history.h"
+#include "json.h"
+#include "mv.h"
+#include "nemesis.h"
+
+#define MAX_TARGETS 64
+#define MAX_FAULTS 8
+
+struct opts {
+	const char *mode;
+	struct mv_target t[MAX_TARGETS];
+	size_t nt;
+	const char *cmd, *pidfile, *undo_log;
+	const char *faults[MAX_FAULTS];
+	size_t nfaults;
+	char faults_text[256];
+	int periodic;
+	uint64_t seed;
+	int64_t interval, duration;
+};
+
+static volatile sig_atomic_t got_signal;
+static struct mv_nemesis *nem; /* for the exit handler */
+static int64_t t0;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: mv-nemesis pause|resume|kill|term target ... "
+	    "[--undo-log file]\n"
+	    "       mv-nemesis restart --cmd command target ...\n"
+	    "       mv-nemesis run [-s seed] [--schedule random|periodic] "
+	    "[--interval duration]\n"
+	    "                  [--duration duration] [--faults list] "
+	    "[--cmd command]\n"
+	    "                  [--undo-log file] target ...\n"
+	    "       mv-nemesis heal --undo-log file\n"
+	    "target: --pid pid | --pidfile file | --pgid pgid\n");
+}
+
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* Whatever way we leave, nothing we stopped stays stopped. */
+static void
+heal_at_exit(void)
+{
+	if (nem) {
+		mv_nemesis_heal(nem, mv_now_ns() - t0, NULL);
+		mv_nemesis_free(nem);
+		nem = NULL;
+	}
+}
+
+static void
+catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: poll must return */
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/*
+ * A write to stdout failed: a closed pipe ends us as SIGPIPE would have
+ * (after healing), anything else is trouble (exit heals).
+ */
+static void
+write_failed(void)
+{
+	struct mv_err e;
+
+	if (errno == EPIPE) {
+		heal_at_exit();
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
+	mv_fshut_stdout(&e);
+	errx(MV_EXIT_TROUBLE, "%s", e.msg);
+}
+
+/* Writes b to stdout and flushes it. */
+static void
+put(struct mv_buf *b)
+{
+	if (b->len > 0 && fwrite(b->p, 1, b->len, stdout) != b->len)
+		write_failed();
+	mv_buf_reset(b);
+	if (fflush(stdout) != 0)
+		write_failed();
+}
+
+static void
+split_faults(struct opts *o, const char *list)
+{
+	char *p, *save = NULL;
+
+	snprintf(o->faults_text, sizeof(o->faults_text), "%s", list);
+	o->nfaults = 0;
+	for (p = strtok_r(o->faults_text, ",", &save); p;
+	     p = strtok_r(NULL, ",", &save)) {
+		if (strcmp(p, "pause") && strcmp(p, "kill") && strcmp(p, "term")
+		    && strcmp(p, "restart"))
+			errx(MV_EXIT_TROUBLE,
+			    "invalid value for --faults: '%s'", p);
+		if (o->nfaults == MAX_FAULTS)
+			errx(MV_EXIT_TROUBLE, "too many faults in --faults");
+		o->faults[o->nfaults++] = p;
+	}
+	if (o->nfaults == 0)
+		errx(MV_EXIT_TROUBLE, "invalid value for --faults: '%s'", list);
+}
+
+static void
+add_target(struct opts *o, enum mv_target_kind k, const char *arg)
+{
+	if (o->nt == MAX_TARGETS)
+		errx(MV_EXIT_TROUBLE, "too many targets");
+	o->t[o->nt].kind = k;
+	o->t[o->nt++].arg = arg;
+	if (k == MV_TGT_PIDFILE)
+		o->pidfile = arg;
+}
+
+static void
+parse(int argc, char *argv[], struct opts *o)
+{
+	static const struct option lopts[] = {
+	    {"pid", required_argument, NULL, 'p'},
+	    {"pidfile", required_argument, NULL, 'P'},
+	    {"pgid", required_argument, NULL, 'g'},
+	    {"cmd", required_argument, NULL, 'c'},
+	    {"undo-log", required_argument, NULL, 'u'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"schedule", required_argument, NULL, 'S'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"faults", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+	struct mv_err e;
+	long long x;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': add_target(o, MV_TGT_PID, optarg); break;
+		case 'P': add_target(o, MV_TGT_PIDFILE, optarg); break;
+		case 'g': add_target(o, MV_TGT_PGID, optarg); break;
+		case 'c': o->cmd = optarg; break;
+		case 'u': o->undo_log = optarg; break;
+		case 's':
+			if (mv_parse_int("--seed", optarg, 0, INT64_MAX, &x, &e)
+			    < 0)
+				errx(MV_EXIT_TROUBLE, "%s", e.msg);
+			o->seed = (uint64_t)x;
+			break;
+		case 'S':
+			if (strcmp(optarg, "random") != 0
+			    && strcmp(optarg, "periodic") != 0)
+				errx(MV_EXIT_TROUBLE,
+				    "invalid value for --schedule: '%s'",
+				    optarg);
+			o->periodic = strcmp(optarg, "periodic") == 0;
+			break;
+		case 'i':
+		case 'd':
+			if (mv_parse_duration(
+			        c == 'i' ? "--interval" : "--duration", optarg,
+			        c == 'i' ? &o->interval : &o->duration, &e)
+			    < 0)
+				errx(MV_EXIT_TROUBLE, "%s", e.msg);
+			break;
+		case 'f': split_faults(o, optarg); break;
+		case 'h': usage(stdout); exit(MV_EXIT_OK);
+		case 'V': puts("mv-nemesis mv " MV_VERSION); exit(MV_EXIT_OK);
+		default: usage(stderr); exit(MV_EXIT_TROUBLE);
+		}
+	}
+	if (optind < argc) {
+		warnx("unexpected argument: %s", argv[optind]);
+		usage(stderr);
+		exit(MV_EXIT_TROUBLE);
+	}
+}
+
+/* One fault now; prints its event.  2 when no target was alive. */
+static int
+one_shot(struct opts *o)
+{
+	struct mv_buf b = MV_BUF_INIT;
+	struct mv_err e;
+	int n;
+
+	if (o->nt == 0)
+		errx(MV_EXIT_TROUBLE,
+		    "%s: no target (--pid, --pidfile, --pgid)", o->mode);
+	if (strcmp(o->mode, "restart") == 0 && o->cmd == NULL)
+		errx(MV_EXIT_TROUBLE, "restart needs --cmd");
+	nem = mv_nemesis_new(o->cmd, o->pidfile, o->undo_log);
+	n = mv_nemesis_fault(nem, o->mode, o->t, o->nt, 0, &b, &e);
+	put(&b);
+	mv_buf_release(&b);
+	if (n < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	/* A one-shot pause is meant to last: forget it before exit heals. */
+	mv_nemesis_free(nem);
+	nem = NULL;
+	if (mv_fshut_stdout(&e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	if (n == 0)
+		errx(MV_EXIT_TROUBLE, "%s: no such process", o->mode);
+	return MV_EXIT_OK;
+}
+
+/* The filter's state between two turns of its loop. */
+struct run {
+	struct opts *o;
+	struct mv_rng rng;
+	struct mv_buf in, out, line;
+	int eof, held; /* held: line waits for its "at" */
+	int64_t due;   /* of the held line, ns since start */
+	size_t lineno;
+	const char *active; /* the fault in force, or NULL */
+	int64_t undo_at, next_at;
+};
+
+static int64_t
+since_start(void)
+{
+	return mv_now_ns() - t0;
+}
+
+static void
+schedule_next(struct run *r, int64_t now)
+{
+	double gap = (double)r->o->interval;
+
+	if (!r->o->periodic)
+		gap = -gap * log(1.0 - mv_rng_double(&r->rng));
+	r->next_at = now + (int64_t)gap;
+}
+
+static void
+fault(struct run *r, const char *f)
+{
+	struct mv_err e;
+
+	if (mv_nemesis_fault(
+	        nem, f, r->o->t, r->o->nt, since_start(), &r->out, &e)
+	    < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	put(&r->out);
+}
+
+/* Starts a fault when one is due, and undoes it when its time is up. */
+static void
+tick(struct run *r, int64_t now)
+{
+	const char *f;
+
+	if (r->active && now >= r->undo_at) {
+		if (strcmp(r->active, "pause") == 0) {
+			mv_nemesis_heal(nem, now, &r->out);
+			put(&r->out);
+		} else
+			fault(r, "restart");
+		r->active = NULL;
+		schedule_next(r, now);
+	} else if (!r->active && now >= r->next_at) {
+		f = r->o->faults[mv_rng_below(&r->rng, r->o->nfaults)];
+		fault(r, f);
+		if (strcmp(f, "pause") == 0
+		    || (strcmp(f, "restart") != 0 && r->o->cmd)) {
+			r->active = f;
+			r->undo_at = now + r->o->duration;
+		} else
+			schedule_next(r, now);
+	}
+}
+
+/* The meta line with our member added before its closing brace. */
+static void
+meta_line(struct run *r, const char *raw, size_t len)
+{
+	const struct opts *o = r->o;
+	size_t i;
+
+	while (len > 0 && raw[len - 1] != '}')
+		len--;
+	mv_buf_add(&r->out, raw, len - 1);
+	if (raw[len - 2] != '{')
+		mv_buf_addc(&r->out, ',');
+	mv_buf_addf(&r->out,
+	    "\"nemesis\":{\"mv\":\"%s\",\"seed\":%llu,\"schedule\":\"%s\","
+	    "\"interval\":%lld,\"duration\":%lld,\"faults\":[",
+	    MV_VERSION, (unsigned long long)o->seed,
+	    o->periodic ? "periodic" : "random", (long long)o->interval,
+	    (long long)o->duration);
+	for (i = 0; i < o->nfaults; i++)
+		mv_buf_addf(&r->out, "%s\"%s\"", i ? "," : "", o->faults[i]);
+	mv_buf_adds(&r->out, "]}}\n");
+	put(&r->out);
+}
+
+/* Takes one input line: passes it on now, or holds it until its "at". */
+static void
+take_line(struct run *r, const char *s, size_t len)
+{
+	struct mv_err e;
+	struct mv_jv *v;
+	const struct mv_jv *type, *at;
+
+	r->lineno++;
+	if ((v = mv_jv_parse(s, len, &e)) == NULL || v->kind != MV_JOBJ)
+		errx(MV_EXIT_TROUBLE, "<stdin>:%zu: %s", r->lineno,
+		    v ? "not a JSON object" : e.msg);
+	type = mv_jv_get(v, "type");
+	at = mv_jv_get(v, "at");
+	if (type && type->kind == MV_JSTR && strcmp(type->s, "meta") == 0)
+		meta_line(r, s, len);
+	else {
+		mv_buf_reset(&r->line);
+		mv_buf_add(&r->line, s, len);
+		mv_buf_addc(&r->line, '\n');
+		r->held = 1;
+		r->due = at && at->kind == MV_JINT ? at->i : 0;
+	}
+	mv_jv_free(v);
+}
+
+/* Moves the next whole line of r->in (if any) into play; 1 if it did. */
+static int
+next_line(struct run *r)
+{
+	char *nl = memchr(r->in.p ? r->in.p : "", '\n', r->in.len);
+	size_t len;
+
+	if (nl == NULL && !(r->eof && r->in.len > 0))
+		return 0;
+	len = nl ? (size_t)(nl - r->in.p) : r->in.len;
+	if (len > 0 && strspn(r->in.p, " \t\r") < len)
+		take_line(r, r->in.p, len);
+	len += nl != NULL;
+	memmove(r->in.p, r->in.p + len, r->in.len - len);
+	r->in.len -= len;
+	r->in.p[r->in.len] = '\0';
+	return 1;
+}
+
+/* Waits for input or the next timed thing, whichever comes first. */
+static void
+wait_input(struct run *r, int64_t now)
+{
+	struct pollfd p = {0, POLLIN, 0};
+	int64_t wake = r->active ? r->undo_at : r->next_at;
+	char chunk[65536];
+	ssize_t n;
+	int ms;
+
+	if (r->held && r->due < wake)
+		wake = r->due;
+	/* Capped so that a signal racing with poll is seen soon. */
+	ms = wake - now > 100000000 ? 100 : (int)((wake - now) / 1000000);
+	if (poll(&p, r->held || r->eof ? 0 : 1, ms < 0 ? 0 : ms) <= 0)
+		return;
+	if ((n = read(0, chunk, sizeof(chunk))) < 0) {
+		if (errno != EINTR && errno != EAGAIN)
+			err(MV_EXIT_TROUBLE, "<stdin>");
+		return;
+	}
+	if (n == 0)
+		r->eof = 1;
+	mv_buf_add(&r->in, chunk, (size_t)n);
+}
+
+/* The filter: passes records through, faults interleaved in real time. */
+static int
+run(struct opts *o)
+{
+	struct run r;
+	char path[4096];
+	int64_t now;
+
+	if (o->nt == 0)
+		errx(MV_EXIT_TROUBLE,
+		    "run: no target (--pid, --pidfile, --pgid)");
+	for (size_t i = 0; i < o->nfaults; i++)
+		if (strcmp(o->faults[i], "restart") == 0 && o->cmd == NULL)
+			errx(MV_EXIT_TROUBLE, "restart needs --cmd");
+	if (o->undo_log == NULL) {
+		snprintf(path, sizeof(path), "%s/mv-nemesis.%ld.undo",
+		    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		    (long)getpid());
+		o->undo_log = path;
+	}
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	mv_rng_seed(&r.rng, o->seed);
+	nem = mv_nemesis_new(o->cmd, o->pidfile, o->undo_log);
+	catch_signals();
+	schedule_next(&r, 0);
+	while (!got_signal) {
+		now = since_start();
+		tick(&r, now);
+		if (r.held && now >= r.due) {
+			put(&r.line);
+			r.held = 0;
+		}
+		if (!r.held && next_line(&r))
+			continue;
+		if (r.eof && !r.held)
+			break;
+		wait_input(&r, now);
+	}
+	/* Undo what is in force: a pause ends, a kill is restarted. */
+	if (!got_signal && r.active && strcmp(r.active, "pause") != 0)
+		fault(&r, "restart");
+	mv_nemesis_heal(nem, since_start(), got_signal ? NULL : &r.out);
+	if (!got_signal)
+		put(&r.out);
+	mv_nemesis_free(nem);
+	nem = NULL;
+	mv_buf_release(&r.in);
+	mv_buf_release(&r.out);
+	mv_buf_release(&r.line);
+	if (got_signal) {
+		/* Die of the signal, as a filter should. */
+		signal(got_signal, SIG_DFL);
+		raise(got_signal);
+	}
+	return MV_EXIT_OK;
+}
+
+static int
+heal(struct opts *o)
+{
+	struct mv_err e;
+	int n;
+
+	if (o->undo_log == NULL)
+		errx(MV_EXIT_TROUBLE, "heal needs --undo-log");
+	if ((n = mv_nemesis_heal_log(o->undo_log, &e)) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	printf("{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"heal\","
+	       "\"value\":{\"continued\":%d},\"time\":0}\n",
+	    n);
+	if (mv_fshut_stdout(&e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	return MV_EXIT_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const char *const one[] = {
+	    "pause", "resume", "kill", "term", "restart"};
+	struct opts o;
+	size_t i;
+
+	t0 = mv_now_ns();
+	memset(&o, 0, sizeof(o));
+	o.interval = 10 * 1000000000LL;
+	o.duration = 1000000000LL;
+	split_faults(&o, "pause");
+	if (argc < 2 || argv[1][0] == '-') {
+		/* Only --help and --version come without a mode. */
+		o.mode = "";
+		parse(argc, argv, &o);
+		usage(stderr);
+		return MV_EXIT_TROUBLE;
+	}
+	o.mode = argv[1];
+	parse(argc - 1, argv + 1, &o);
+	atexit(heal_at_exit);
+	if (strcmp(o.mode, "run") == 0)
+		return run(&o);
+	if (strcmp(o.mode, "heal") == 0)
+		return heal(&o);
+	for (i = 0; i < sizeof(one) / sizeof(one[0]); i++)
+		if (strcmp(o.mode, one[i]) == 0)
+			return one_shot(&o);
+	warnx("unknown mode: %s", o.mode);
+	usage(stderr);
+	return MV_EXIT_TROUBLE;
+}

@@ -1,0 +1,505 @@
+/*
+ * nemesis.c: process faults.  Every stop is written to the undo log before
+ * the signal is sent, so that whatever kills us afterwards, "mv-nemesis
+ * heal" can find the process and continue it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nemesis.h"
+
+#define SETTLE_NS (500 * 1000000LL) /* wait for a stop or continue */
+#define EXIT_NS (3000 * 1000000LL)  /* wait for a killed process */
+
+struct mv_nemesis {
+	const char *cmd, *pidfile, *undo_log;
+	pid_t *paused;
+	size_t npaused, cap;
+};
+
+static void add_pid(pid_t **v, size_t *n, size_t *cap, pid_t pid);
+
+struct mv_nemesis *
+mv_nemesis_new(const char *cmd, const char *pidfile, const char *undo_log)
+{
+	struct mv_nemesis *n = mv_xcalloc(1, sizeof(*n));
+	FILE *f;
+	long pid;
+
+	n->cmd = cmd, n->pidfile = pidfile, n->undo_log = undo_log;
+	/* Adopt what an earlier run left stopped: it is ours to continue. */
+	if (undo_log && (f = fopen(undo_log, "r")) != NULL) {
+		while (fscanf(f, "%ld", &pid) == 1)
+			if (pid > 0)
+				add_pid(&n->paused, &n->npaused, &n->cap,
+				    (pid_t)pid);
+		fclose(f);
+	}
+	return n;
+}
+
+void
+mv_nemesis_free(struct mv_nemesis *n)
+{
+	if (n == NULL)
+		return;
+	free(n->paused);
+	free(n);
+}
+
+size_t
+mv_nemesis_npaused(const struct mv_nemesis *n)
+{
+	return n->npaused;
+}
+
+static void
+nap(long ns)
+{
+	struct timespec ts = {0, ns};
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The state letter of pid from /proc/PID/stat ('R', 'S', 'T', 'Z', ...),
+ * or 0 when the process is gone.
+ */
+static char
+proc_state(pid_t pid, long *pgrp)
+{
+	char path[64], line[512], *p;
+	FILE *f;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	len = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[len] = '\0';
+	/* The command name may hold ')' and spaces: skip to the last ')'. */
+	if ((p = strrchr(line, ')')) == NULL || p[1] != ' ')
+		return 0;
+	if (pgrp && sscanf(p + 3, "%*d %ld", pgrp) != 1)
+		*pgrp = -1;
+	return p[2];
+}
+
+static int
+alive(pid_t pid)
+{
+	char s = proc_state(pid, NULL);
+
+	if (s == 0)
+		return kill(pid, 0) == 0 || errno == EPERM;
+	return s != 'Z' && s != 'X';
+}
+
+static int
+stopped(pid_t pid)
+{
+	char s = proc_state(pid, NULL);
+
+	return s == 'T' || s == 't';
+}
+
+/* Waits until pid is gone or timeout_ns passed; returns 1 if gone. */
+static int
+wait_gone(pid_t pid, int64_t timeout_ns)
+{
+	int64_t end = mv_now_ns() + timeout_ns;
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd >= 0) {
+		struct pollfd p = {fd, POLLIN, 0};
+		int64_t left;
+
+		while ((left = end - mv_now_ns()) > 0 && alive(pid)) {
+			/* Readable once the process has exited. */
+			if (poll(&p, 1, (int)(left / 1000000) + 1) > 0)
+				break;
+		}
+		close(fd);
+	}
+#endif
+	while (alive(pid) && mv_now_ns() < end)
+		nap(5 * 1000000L);
+	return !alive(pid);
+}
+
+static int
+read_pidfile(const char *path, pid_t *pid, struct mv_err *e)
+{
+	FILE *f = fopen(path, "r");
+	long v;
+	int ok;
+
+	if (f == NULL)
+		return mv_err_set(e, "%s: %s", path, strerror(errno));
+	ok = fscanf(f, "%ld", &v) == 1 && v > 0 && v <= (long)0x7fffffff;
+	fclose(f);
+	if (!ok)
+		return mv_err_set(e, "%s: no process id in the file", path);
+	*pid = (pid_t)v;
+	return 0;
+}
+
+static void
+add_pid(pid_t **v, size_t *n, size_t *cap, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if ((*v)[i] == pid)
+			return;
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 8;
+		*v = mv_xrealloc(*v, *cap * sizeof(**v));
+	}
+	(*v)[(*n)++] = pid;
+}
+
+/* Adds the live members of process group pgid to v. */
+static void
+group_members(long pgid, pid_t **v, size_t *n, size_t *cap)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	long pid, g;
+	char *end;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || pid <= 0 || pid == (long)getpid())
+			continue;
+		g = -1;
+		if (proc_state((pid_t)pid, &g) && g == pgid
+		    && alive((pid_t)pid))
+			add_pid(v, n, cap, (pid_t)pid);
+	}
+	closedir(d);
+}
+
+/* The live processes the targets name now, deduplicated. */
+static int
+resolve(const struct mv_target *t, size_t nt, pid_t **v, size_t *n,
+    struct mv_err *e)
+{
+	size_t i, cap = 0;
+	long long x;
+	pid_t pid = 0;
+
+	*v = NULL, *n = 0;
+	for (i = 0; i < nt; i++) {
+		if (t[i].kind == MV_TGT_PIDFILE) {
+			if (read_pidfile(t[i].arg, &pid, e) < 0)
+				return -1;
+		} else {
+			if (mv_parse_int(
+			        t[i].kind == MV_TGT_PID ? "--pid" : "--pgid",
+			        t[i].arg, 1, 0x7fffffff, &x, e)
+			    < 0)
+				return -1;
+			pid = (pid_t)x;
+		}
+		if (t[i].kind == MV_TGT_PGID)
+			group_members((long)pid, v, n, &cap);
+		else if (alive(pid))
+			add_pid(v, n, &cap, pid);
+	}
+	return 0;
+}
+
+/* Rewrites the undo log from the paused set; removes it when empty. */
+static int
+write_log(struct mv_nemesis *n, struct mv_err *e)
+{
+	char tmp[4096];
+	FILE *f;
+	size_t i;
+	int bad;
+
+	if (n->undo_log == NULL)
+		return 0;
+	if (n->npaused == 0) {
+		if (unlink(n->undo_log) < 0 && errno != ENOENT)
+			return mv_err_set(
+			    e, "%s: %s", n->undo_log, strerror(errno));
+		return 0;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", n->undo_log);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return mv_err_set(e, "%s: %s", tmp, strerror(errno));
+	for (i = 0; i < n->npaused; i++)
+		fprintf(f, "%ld\n", (long)n->paused[i]);
+	bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+	bad |= fclose(f) != 0;
+	if (bad || rename(tmp, n->undo_log) < 0) {
+		mv_err_set(e, "%s: %s", n->undo_log, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+drop_paused(struct mv_nemesis *n, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < n->npaused; i++)
+		if (n->paused[i] == pid) {
+			n->paused[i] = n->paused[--n->npaused];
+			return;
+		}
+}
+
+/* Appends the fault event line. */
+static void
+event(struct mv_buf *b, const char *f, const pid_t *pids, size_t np,
+    const char *undo, const char *effect, pid_t newpid, int64_t time_ns)
+{
+	size_t i;
+
+	mv_buf_adds(b, "{\"type\":\"info\",\"process\":\"nemesis\",\"f\":");
+	mv_buf_add_jstr(b, f, strlen(f));
+	mv_buf_adds(b, ",\"value\":{\"targets\":[");
+	for (i = 0; i < np; i++)
+		mv_buf_addf(b, "%s%ld", i ? "," : "", (long)pids[i]);
+	mv_buf_adds(b, "],\"undo\":");
+	if (undo)
+		mv_buf_addf(b, "\"%s\"", undo);
+	else
+		mv_buf_adds(b, "null");
+	mv_buf_addf(b, ",\"effect\":\"%s\"", effect);
+	if (newpid > 0)
+		mv_buf_addf(b, ",\"pid\":%ld", (long)newpid);
+	mv_buf_addf(b, "},\"time\":%lld}\n", (long long)time_ns);
+}
+
+/* "all" when every one of n passed, "none" when none did, else "some". */
+static const char *
+tally(
+    size_t good, size_t n, const char *all, const char *some, const char *none)
+{
+	return good == n ? all : good == 0 ? none : some;
+}
+
+/* Counts the pids for which test() holds, waiting up to SETTLE_NS. */
+static size_t
+settle(const pid_t *v, size_t n, int (*test)(pid_t), int want)
+{
+	int64_t end = mv_now_ns() + SETTLE_NS;
+	size_t i, good;
+
+	for (;;) {
+		for (good = 0, i = 0; i < n; i++)
+			good += (test(v[i]) != 0) == want;
+		if (good == n || mv_now_ns() >= end)
+			return good;
+		nap(2 * 1000000L);
+	}
+}
+
+static int
+do_pause(struct mv_nemesis *n, const pid_t *v, size_t np, int64_t t,
+    struct mv_buf *ev, struct mv_err *e)
+{
+	size_t i, was = n->npaused;
+
+	for (i = 0; i < np; i++)
+		add_pid(&n->paused, &n->npaused, &n->cap, v[i]);
+	/* Log ahead: the stop must never be unrecorded. */
+	if (n->npaused != was && write_log(n, e) < 0) {
+		n->npaused = was;
+		return -1;
+	}
+	for (i = 0; i < np; i++)
+		kill(v[i], SIGSTOP);
+	event(ev, "pause", v, np, "resume",
+	    tally(settle(v, np, stopped, 1), np, "stopped", "partly-stopped",
+	        "not-stopped"),
+	    0, t);
+	return (int)np;
+}
+
+static int
+do_resume(struct mv_nemesis *n, const pid_t *v, size_t np, int64_t t,
+    struct mv_buf *ev, struct mv_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < np; i++) {
+		kill(v[i], SIGCONT);
+		drop_paused(n, v[i]);
+	}
+	event(ev, "resume", v, np, NULL,
+	    tally(settle(v, np, stopped, 0), np, "running", "partly-running",
+	        "still-stopped"),
+	    0, t);
+	return write_log(n, e) < 0 ? -1 : (int)np;
+}
+
+/* Sends sig to each and waits for them to go; returns how many went. */
+static size_t
+end_all(struct mv_nemesis *n, const pid_t *v, size_t np, int sig)
+{
+	size_t i, gone = 0;
+
+	for (i = 0; i < np; i++)
+		kill(v[i], sig);
+	for (i = 0; i < np; i++) {
+		if (wait_gone(v[i], EXIT_NS)) {
+			gone++;
+			drop_paused(n, v[i]);
+		}
+	}
+	return gone;
+}
+
+/*
+ * Starts the restart command detached (own session, standard streams on
+ * /dev/null so that it holds no pipe of ours open); records its pid.
+ */
+static pid_t
+start_cmd(struct mv_nemesis *n, struct mv_err *e)
+{
+	pid_t pid;
+	int fd;
+	FILE *f;
+	char tmp[4096];
+
+	if ((pid = fork()) < 0)
+		return mv_err_set(e, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		setsid();
+		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+			dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
+			if (fd > 2)
+				close(fd);
+		}
+		execl("/bin/sh", "sh", "-c", n->cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (n->pidfile == NULL)
+		return pid;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", n->pidfile);
+	if ((f = fopen(tmp, "w")) == NULL
+	    || (fprintf(f, "%ld\n", (long)pid), fclose(f)) != 0
+	    || rename(tmp, n->pidfile) < 0)
+		return mv_err_set(e, "%s: %s", n->pidfile, strerror(errno));
+	return pid;
+}
+
+static int
+do_end(struct mv_nemesis *n, const char *f, const pid_t *v, size_t np,
+    int64_t t, struct mv_buf *ev, struct mv_err *e)
+{
+	int term = strcmp(f, "term") == 0, restart = strcmp(f, "restart") == 0;
+	size_t gone;
+	pid_t pid = 0;
+	const char *effect;
+
+	if (restart && n->cmd == NULL)
+		return mv_err_set(e, "restart needs a command (--cmd)");
+	gone = end_all(n, v, np, term ? SIGTERM : SIGKILL);
+	if (term)
+		effect = tally(gone, np, "terminated", "partly-terminated",
+		    "still-running");
+	else
+		effect =
+		    tally(gone, np, "killed", "partly-killed", "not-killed");
+	if (restart && gone == np) {
+		if ((pid = start_cmd(n, e)) < 0)
+			return -1;
+		effect = "restarted";
+	}
+	event(ev, f, v, np, restart || n->cmd == NULL ? NULL : "restart",
+	    effect, pid, t);
+	if (write_log(n, e) < 0)
+		return -1;
+	/* A restart with nothing to kill still starts: that is its undo. */
+	return restart ? 1 : (int)np;
+}
+
+int
+mv_nemesis_fault(struct mv_nemesis *n, const char *f, const struct mv_target *t,
+    size_t nt, int64_t time_ns, struct mv_buf *ev, struct mv_err *e)
+{
+	pid_t *v;
+	size_t np;
+	int rc;
+
+	if (strcmp(f, "pause") && strcmp(f, "resume") && strcmp(f, "kill")
+	    && strcmp(f, "term") && strcmp(f, "restart"))
+		return mv_err_set(e, "unknown fault: %s", f);
+	if (resolve(t, nt, &v, &np, e) < 0) {
+		free(v);
+		return -1;
+	}
+	if (np == 0 && strcmp(f, "restart") != 0) {
+		event(ev, f, v, np, NULL, "no-target", 0, time_ns);
+		rc = 0;
+	} else if (strcmp(f, "pause") == 0)
+		rc = do_pause(n, v, np, time_ns, ev, e);
+	else if (strcmp(f, "resume") == 0)
+		rc = do_resume(n, v, np, time_ns, ev, e);
+	else
+		rc = do_end(n, f, v, np, time_ns, ev, e);
+	free(v);
+	return rc;
+}
+
+size_t
+mv_nemesis_heal(struct mv_nemesis *n, int64_t time_ns, struct mv_buf *ev)
+{
+	struct mv_buf scratch = MV_BUF_INIT;
+	struct mv_err e;
+	pid_t *v;
+	size_t np = n->npaused;
+
+	if (np == 0)
+		return 0;
+	v = mv_xcalloc(np, sizeof(*v));
+	memcpy(v, n->paused, np * sizeof(*v));
+	do_resume(n, v, np, time_ns, ev ? ev : &scratch, &e);
+	mv_buf_release(&scratch);
+	free(v);
+	return np;
+}
+
+int
+mv_nemesis_heal_log(const char *path, struct mv_err *e)
+{
+	FILE *f = fopen(path, "r");
+	long pid;
+	int n = 0;
+
+	if (f == NULL)
+		return mv_err_set(e, "%s: %s", path, strerror(errno));
+	while (fscanf(f, "%ld", &pid) == 1)
+		if (pid > 0 && kill((pid_t)pid, SIGCONT) == 0)
+			n++;
+	if (!feof(f)) {
+		fclose(f);
+		return mv_err_set(e, "%s: not an undo log", path);
+	}
+	fclose(f);
+	if (unlink(path) < 0)
+		return mv_err_set(e, "%s: %s", path, strerror(errno));
+	return n;
+}
