@@ -256,15 +256,16 @@ in_err(struct run *r, const struct mv_event *ev, const char *what)
 }
 
 /*
- * Before a read of the input that may block, writes out what the reader
- * of our output is waiting for (at most every millisecond).
+ * Before a read of the input that would block, writes out what the reader
+ * of our output is waiting for; a line already buffered or input ready
+ * costs no flush.
  */
 static void
 flush_before_read(struct run *r, int stream)
 {
 	struct pollfd p;
 
-	if (!stream || r->b.len == 0 || mv_now_ns() - r->last_flush < 1000000)
+	if (!stream || r->b.len == 0 || mv_reader_ready(r->rd))
 		return;
 	p.fd = fileno(r->in);
 	p.events = POLLIN;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "history.h"
 #include "jtok.h"
@@ -124,6 +125,41 @@ rerr(struct mv_reader *r, struct mv_err *e, const char *what)
 }
 
 /*
+ * Reads what is there, up to the free space in the buffer.  read(2) and not
+ * fread(3): fread waits until the whole request is filled, so a reader at
+ * the end of a slow pipe (mv-gen --rate | mv-exec) would sit on complete
+ * lines.  A FILE without a descriptor (fmemopen) falls back to fread.
+ */
+static int
+read_more(struct mv_reader *r, struct mv_err *e)
+{
+	size_t want = r->cap - r->len - 1;
+	int fd = fileno(r->f);
+	ssize_t got;
+
+	if (fd < 0) {
+		got = (ssize_t)fread(r->buf + r->len, 1, want, r->f);
+		if (got == 0 && ferror(r->f))
+			got = -1;
+	} else
+		got = read(fd, r->buf + r->len, want);
+	if (got < 0)
+		return mv_err_set(e, "%s: read error: %s", r->name,
+		    strerror(errno));
+	if (got == 0)
+		r->eof = 1;
+	r->len += (size_t)got;
+	return 0;
+}
+
+int
+mv_reader_ready(const struct mv_reader *r)
+{
+	return r->eof || r->done
+	    || memchr(r->buf + r->off, '\n', r->len - r->off) != NULL;
+}
+
+/*
  * Finds the next line in the buffer, reading more as needed.  Sets *lp and
  * *np (without the newline, NUL-terminated in place); 0 at end, -1 on error.
  */
@@ -132,7 +168,6 @@ next_line(struct mv_reader *r, char **lp, size_t *np, struct mv_err *e)
 {
 	for (;;) {
 		char *nl = memchr(r->buf + r->off, '\n', r->len - r->off);
-		size_t got;
 
 		if (nl != NULL || (r->eof && r->off < r->len)) {
 			char *start = r->buf + r->off;
@@ -163,14 +198,8 @@ next_line(struct mv_reader *r, char **lp, size_t *np, struct mv_err *e)
 			r->cap *= 2;
 			r->buf = mv_xrealloc(r->buf, r->cap);
 		}
-		got = fread(r->buf + r->len, 1, r->cap - r->len - 1, r->f);
-		r->len += got;
-		if (got == 0) {
-			if (ferror(r->f))
-				return mv_err_set(e, "%s: read error: %s",
-				    r->name, strerror(errno));
-			r->eof = 1;
-		}
+		if (read_more(r, e) < 0)
+			return -1;
 	}
 }
 

@@ -77,6 +77,8 @@ struct mv_reader;
  * double invocation, no invocation by a process whose op ended info.
  */
 struct mv_reader *mv_reader_new(FILE *f, const char *name, unsigned flags);
+/* 1 if the next mv_reader_next needs no read(2): a whole line is buffered. */
+int mv_reader_ready(const struct mv_reader *r);
 void mv_reader_free(struct mv_reader *r);
 /*
  * Reads the next record into ev (released and reinitialised first).

@@ -248,3 +248,22 @@ PY
 	run -0 --separate-stderr sh -c \
 	    'mv-gen -w kv -n 100 | mv-exec --sut cmd:examples/client.py --timeout 5s >/dev/null'
 }
+
+@test "each completion is out before the next op arrives on a slow pipe" {
+	local op='{"type":"op","f":"write","key":"r0","value":1}' rc=1
+	mkfifo "$T/in"
+	mv-exec -c 1 <"$T/in" >"$T/h" &
+	local pid=$!
+	exec 5>"$T/in"
+	echo "$op" >&5
+	for _ in $(seq 100); do
+		if grep -q '"type":"ok"' "$T/h"; then
+			rc=0
+			break
+		fi
+		sleep 0.05
+	done
+	exec 5>&-
+	wait "$pid"
+	assert_equal "$rc" 0
+}
