@@ -144,8 +144,8 @@ read_more(struct mv_reader *r, struct mv_err *e)
 	} else
 		got = read(fd, r->buf + r->len, want);
 	if (got < 0)
-		return mv_err_set(e, "%s: read error: %s", r->name,
-		    strerror(errno));
+		return mv_err_set(
+		    e, "%s: read error: %s", r->name, strerror(errno));
 	if (got == 0)
 		r->eof = 1;
 	r->len += (size_t)got;
