@@ -90,7 +90,7 @@ lint: deps
 	    -Ilib lib cmd tests/unit bench
 	mandoc -T lint -W warning man/*.[0-9]
 	# SC2154: bats's run sets $$output, $$stderr and $$lines.
-	shellcheck -s bash -e SC2154 tests/bats/*.bats
+	shellcheck -s bash -e SC2154 tests/bats/*.bats tests/bats/*.bash
 	shellcheck tests/*.sh examples/*.sh .ci/run .ci/deps.sh bench/*.sh
 
 bench: deps all

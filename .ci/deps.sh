@@ -3,7 +3,7 @@
 # missing and we are root.  Prints what it does; never fails the build for a
 # package it could not install (the step that needs it will say so).
 pkgs="build-essential libjsmn-dev bats bats-support bats-assert mandoc
-shellcheck cppcheck clang-format python3 procps"
+shellcheck cppcheck clang-format python3 procps jq bsdextrautils"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

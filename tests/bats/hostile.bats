@@ -2,6 +2,7 @@
 # Hostile input to every tool that reads histories: one line naming the
 # file and line, exit status 2, no crash (run on the sanitizer build too).
 
+bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
@@ -102,4 +103,12 @@ each_tool_rejects() {
 	run -2 --separate-stderr mv-exec "$T/ops"
 	[ "${#stderr_lines[@]}" -eq 1 ] || fail "$stderr"
 	[[ $stderr =~ ^mv-exec:\ $T/ops:2:\ invalid\ JSON ]] || fail "$stderr"
+}
+
+@test "the example history of mv-history(5) is read and valid" {
+	mandoc -T ascii "$BATS_TEST_DIRNAME/../../man/mv-history.5" | col -bx |
+		sed -n '/^EXAMPLES/,/^SEE ALSO/s/^ *\({.*}\)$/\1/p' >"$T/h"
+	run -0 wc -l <"$T/h"
+	[ "$output" -ge 4 ]
+	run -0 mv-check "$T/h"
 }

@@ -3,6 +3,7 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load examples
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -420,4 +421,8 @@ bug() {
 	bug stream lost-update 1
 	bug stream duplicate-append 3
 	bug stream torn-batch 1
+}
+
+@test "the examples of the page run" {
+	run_page_examples mv-check.1
 }

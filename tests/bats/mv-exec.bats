@@ -4,6 +4,7 @@
 bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load examples
 
 setup() {
 	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
@@ -239,14 +240,7 @@ PY
 }
 
 @test "the examples of the page run" {
-	command -v mv-check >/dev/null || skip "no mv-check"
-	run -0 --separate-stderr sh -c \
-	    'mv-gen -w cas-register -k 4 -n 2000 | mv-exec -c 5 | mv-check'
-	run -1 --separate-stderr sh -c \
-	    'mv-gen -k 2 -n 3000 | mv-exec --bug stale-read | mv-check'
-	cd "$BATS_TEST_DIRNAME/../.."
-	run -0 --separate-stderr sh -c \
-	    'mv-gen -w kv -n 100 | mv-exec --sut cmd:examples/client.py --timeout 5s >/dev/null'
+	run_page_examples mv-exec.1
 }
 
 @test "each completion is out before the next op arrives on a slow pipe" {

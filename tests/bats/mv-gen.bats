@@ -4,6 +4,7 @@
 bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load examples
 
 setup() {
 	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
@@ -100,9 +101,5 @@ assert c and max(c.values()) == 1
 }
 
 @test "the examples of the page run" {
-	run -0 mv-gen -w register -k 2 -n 10 -s 7
-	assert_equal "${#lines[@]}" 11
-	if command -v mv-check >/dev/null; then
-		run -0 sh -c 'mv-gen -w stream -r 100 -d 3s | mv-exec | mv-check -q'
-	fi
+	run_page_examples mv-gen.1
 }

@@ -5,6 +5,7 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load examples
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -254,4 +255,8 @@ slow_input() {
 	echo '{"type":"op","f":"read","key":"r0"}' |
 	    mv-nemesis run -s 1 --interval 2s --duration 500ms --pid "$pid" \
 	    >/dev/null
+}
+
+@test "the examples of the page run" {
+	run_page_examples mv-nemesis.1
 }

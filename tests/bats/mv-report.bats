@@ -3,6 +3,7 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load examples
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -114,4 +115,8 @@ hist() {
 	mv-report --format json --verdict verdict.json history.jsonl |
 	    jq -e '.latency_ms.write.p99' >/dev/null
 	rm -f history.jsonl verdict.json
+}
+
+@test "the examples of the page run" {
+	run_page_examples mv-report.1
 }

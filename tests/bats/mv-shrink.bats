@@ -3,6 +3,7 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load examples
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -150,4 +151,8 @@ ops() { grep -c '"type":"invoke"' "$1"; }
 	mv-shrink -v -m register -o small.jsonl history.jsonl 2>/dev/null
 	[ "$(ops small.jsonl)" -eq 4 ]
 	rm -f history.jsonl small.jsonl
+}
+
+@test "the examples of the page run" {
+	run_page_examples mv-shrink.1
 }
