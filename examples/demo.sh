@@ -17,6 +17,22 @@ echo "   exit $rc: $(cat "$dir/ok.json")"
 [ "$rc" -eq 0 ] || bad=1
 mv-report --verdict "$dir/ok.json" "$dir/ok.jsonl" | sed -n '1,12p'
 
+# No bug, twenty seeds, every workload in turn: each must be valid.
+echo "== 20 seeds, no bug: mv-gen -s S | mv-exec -s S | mv-check"
+set -- register cas-register kv stream set counter
+nvalid=0
+for s in $(seq 1 20); do
+	w=$(eval "echo \${$((s % 6 + 1))}")
+	if mv-gen -w "$w" -k 3 -n 2000 -s "$s" --batch 3 | mv-exec -c 5 -s "$s" |
+		mv-check -q >/dev/null; then
+		nvalid=$((nvalid + 1))
+	else
+		echo "   seed $s ($w): not valid" >&2
+		bad=1
+	fi
+done
+echo "   $nvalid of 20 valid"
+
 for case in register:stale-read register:lost-write stream:lost-update \
     stream:duplicate-append stream:torn-batch; do
 	w=${case%%:*} b=${case#*:}

@@ -377,7 +377,7 @@ stream_hist() {
 	run -2 --separate-stderr sh -c "mv-check '$T/h' >/dev/full"
 }
 
-@test "man page examples run" {
+@test "the EXAMPLES give the results the page describes" {
 	cd "$T"
 	two_writes 2 1 >history.jsonl
 	run -1 --separate-stderr mv-check history.jsonl

@@ -261,3 +261,9 @@ PY
 	wait "$pid"
 	assert_equal "$rc" 0
 }
+
+@test "the demo (make demo) gives every verdict it expects" {
+	run -0 sh "$BATS_TEST_DIRNAME/../../examples/demo.sh" "$MV_BIN"
+	assert_output --partial '20 of 20 valid'
+	assert_output --partial 'demo: every verdict as expected'
+}

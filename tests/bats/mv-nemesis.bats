@@ -246,7 +246,7 @@ slow_input() {
 	[ "$(state "$tp")" != T ]
 }
 
-@test "the EXAMPLES of the manual run" {
+@test "the EXAMPLES give the results the page describes" {
 	target
 	pid=$tp
 	mv-nemesis pause --pid "$pid" >/dev/null

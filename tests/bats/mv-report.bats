@@ -108,7 +108,7 @@ hist() {
 	[[ $stderr == *'mv-report: '* ]]
 }
 
-@test "the EXAMPLES of the manual run" {
+@test "the EXAMPLES give the results the page describes" {
 	hist >history.jsonl
 	mv-report history.jsonl >/dev/null
 	mv-check -q history.jsonl >verdict.json || true

@@ -144,7 +144,7 @@ ops() { grep -c '"type":"invoke"' "$1"; }
 	run -2 --separate-stderr mv-shrink -o /dev/full "$T/h"
 }
 
-@test "the EXAMPLES of the manual run" {
+@test "the EXAMPLES give the results the page describes" {
 	stale >history.jsonl
 	mv-shrink history.jsonl >small.jsonl
 	mv-check small.jsonl >/dev/null || [ $? -eq 1 ]
