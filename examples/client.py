@@ -7,6 +7,7 @@ over an in-memory dict: register, cas-register, kv, counter and set.
 """
 import json
 import sys
+import time
 
 store = {}
 
@@ -43,5 +44,8 @@ for line in sys.stdin:
     op = json.loads(line)
     done = apply(op)
     done["id"] = op["id"]
+    # This process is the "node": its own wall clock goes into ovc.obs.
+    done["node"] = "client.py"
+    done["node_time"] = time.time_ns()
     sys.stdout.write(json.dumps(done, separators=(",", ":")) + "\n")
     sys.stdout.flush()

@@ -52,6 +52,9 @@ struct run {
 	int out_failed;
 	struct mv_event la; /* the next input record, once peeked */
 	int have_la, input_done;
+	/* A command SUT's own clock for the completion being written. */
+	const char *obs_src;
+	int64_t obs_ns;
 	int in_stream; /* input is a pipe or terminal, not a file */
 	struct slot *s;
 	int c, active;
@@ -163,8 +166,13 @@ emit(struct run *r, struct slot *x, enum mv_type type, const char *value,
 	mv_buf_adds(b, ",\"ovc\":{\"ctl\":");
 	mv_buf_addi(b, now);
 	mv_buf_adds(b, ",\"obs\":");
-	mv_buf_addi(b, mv_wall_ns());
-	mv_buf_adds(b, ",\"src\":\"exec\",\"vc\":{\"p");
+	mv_buf_addi(b, r->obs_src ? r->obs_ns : mv_wall_ns());
+	mv_buf_adds(b, ",\"src\":");
+	if (r->obs_src)
+		mv_buf_add_jstr(b, r->obs_src, strlen(r->obs_src));
+	else
+		mv_buf_adds(b, "\"exec\"");
+	mv_buf_adds(b, ",\"vc\":{\"p");
 	mv_buf_addi(b, x->proc);
 	mv_buf_adds(b, "\":");
 	mv_buf_addi(b, x->count);
@@ -597,6 +605,8 @@ completion(struct run *r, const char *line, size_t n)
 	struct mv_jv *v = mv_jv_parse(line, n, r->e);
 	const struct mv_jv *id = v ? mv_jv_get(v, "id") : NULL;
 	const struct mv_jv *ty = v ? mv_jv_get(v, "type") : NULL;
+	const struct mv_jv *node = v ? mv_jv_get(v, "node") : NULL;
+	const struct mv_jv *nt = v ? mv_jv_get(v, "node_time") : NULL;
 	struct mv_buf tv = MV_BUF_INIT, te = MV_BUF_INIT;
 	enum mv_type t = MV_OK;
 	int i;
@@ -619,8 +629,15 @@ completion(struct run *r, const char *line, size_t n)
 
 		if (x->st != S_INVOKED || x->id != id->i)
 			continue;
+		/* The node's wall clock, when the SUT says which and when. */
+		if (node && node->kind == MV_JSTR && nt
+		    && nt->kind == MV_JINT) {
+			r->obs_src = node->s;
+			r->obs_ns = nt->i;
+		}
 		emit(r, x, t, member_text(v, "value", &tv),
 		    member_text(v, "error", &te), x->applied);
+		r->obs_src = NULL;
 		observe(r, x, t, tv.len ? tv.p : NULL);
 		x->st = S_IDLE;
 		r->active--;

@@ -267,3 +267,16 @@ PY
 	assert_output --partial '20 of 20 valid'
 	assert_output --partial 'demo: every verdict as expected'
 }
+
+@test "a command SUT's node clock goes into ovc.obs and ovc.src" {
+	mv-gen -w kv -n 20 | mv-exec -c 2 --sut "cmd:$CLIENT" >"$T/h"
+	run -0 grep -c '"type":"ok".*"src":"client.py"' "$T/h"
+	assert_output 20
+	run -0 grep -c '"type":"invoke".*"src":"exec"' "$T/h"
+	assert_output 20
+	# A node time that is not an integer is ignored, not trusted.
+	# shellcheck disable=SC2016 # the inner shell expands
+	mv-gen -n 2 | mv-exec --sut 'cmd:while read -r l; do
+	    id=${l#*\"id\":}; echo "{\"id\":${id%%,*},\"type\":\"ok\",\"node\":\"n\",\"node_time\":\"x\"}"; done' >"$T/h"
+	run -1 grep '"src":"n"' "$T/h"
+}
