@@ -36,3 +36,84 @@ n=1000000
 mv-gen -w register -k 10 -n $n -s 1 >"$tmp/ops.jsonl"
 t0=$(now); mv-exec -c 8 -s 1 <"$tmp/ops.jsonl" >/dev/null; t1=$(now)
 echo "  mv-exec: $(rate $n "$t0" "$t1") ops/s (target >= 200000; $n ops)"
+
+# ---- mv-check linearizability (WGL search, budgets) ----
+# Figures from the verdict's own stats (search steps, ns) and peak RSS from
+# /usr/bin/time -v when present.
+peak() { # peak RSS in KB of the command's run, or "?"
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ { print $2 }'
+	else
+		"$@" >/dev/null 2>&1; echo "?"
+	fi
+}
+jnum() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+
+echo "== mv-check: single-register cas, 80 ops, 5 processes, ~15 info (hardest of 50 seeds)"
+best=0; bs=1
+for s in $(seq 1 50); do
+	mv-gen -w cas-register -k 1 -n 80 -s "$s" |
+	    mv-exec -c 5 -s "$s" --info-rate 0.19 >"$tmp/cas$s.jsonl"
+	st=$(mv-check -q "$tmp/cas$s.jsonl" | jnum steps) || true
+	if [ "${st:-0}" -gt "$best" ]; then best=$st; bs=$s; fi
+done
+info=$(grep -c '"type":"info"' "$tmp/cas$bs.jsonl") || true
+out=$(mv-check -q "$tmp/cas$bs.jsonl") || true
+st=$(echo "$out" | jnum steps); sn=$(echo "$out" | jnum search_ns); ns=$(echo "$out" | jnum ns)
+echo "$st $sn $ns $info" | awk '{ printf "  cas seed '"$bs"' (%d info): %d steps, %.1f ns/step in the search, %.3f ms in all (Porcupine: ~1.2 M steps, ~136 ns/step, ~160 ms: %.4fx the time)\n", $4, $1, $2 / $1, $3 / 1e6, ($3 / 1e6) / 160 }'
+# A history WGL must search hard: writes that never complete, read in
+# reverse order, and a last read nobody wrote (2^n configurations).
+hard() {
+	awk -v n="$1" 'BEGIN {
+		print "{\"type\":\"meta\"}"
+		for (i = 1; i <= n; i++)
+			printf "{\"type\":\"invoke\",\"process\":%d,\"f\":\"write\",\"key\":\"r\",\"value\":%d}\n", i, i
+		for (i = 1; i <= n + 1; i++) {
+			printf "{\"type\":\"invoke\",\"process\":0,\"f\":\"read\",\"key\":\"r\"}\n"
+			printf "{\"type\":\"ok\",\"process\":0,\"f\":\"read\",\"key\":\"r\",\"value\":%d}\n", (i <= n ? n + 1 - i : 999)
+		}
+	}'
+}
+hard 14 >"$tmp/hard14.jsonl"
+out=$(mv-check -q -m register "$tmp/hard14.jsonl") || true
+st=$(echo "$out" | jnum steps); sn=$(echo "$out" | jnum search_ns)
+echo "$st $sn" | awk '{ printf "  14 info writes, searched hard: %d steps, %.1f ns/step (target <= 30; %.2fx Porcupine 136)\n", $1, $2 / $1, ($2 / $1) / 136 }'
+
+echo "== mv-check: kv append, 1,712 ops, 50 processes, 10 keys"
+mv-gen -w kv -k 10 -n 1712 -s 1 | mv-exec -c 50 -s 1 >"$tmp/kv.jsonl"
+t0=$(now); mv-check -q "$tmp/kv.jsonl" >/dev/null || true; t1=$(now)
+kb=$(peak mv-check -q "$tmp/kv.jsonl")
+awk -v t0="$t0" -v t1="$t1" -v kb="$kb" 'BEGIN { ms = (t1 - t0) / 1e6; printf "  kv: %.1f ms, peak RSS %s KB (target <= 36 ms; Porcupine ~180 ms, 94 MB: %.2fx)\n", ms, kb, ms / 180 }'
+
+echo "== mv-check: register, 1,000,000 ops, 1,000 keys"
+mv-gen -w register -k 1000 -n 1000000 -s 1 | mv-exec -c 8 -s 1 >"$tmp/reg1m.jsonl"
+t0=$(now); mv-check -q "$tmp/reg1m.jsonl" >/dev/null || true; t1=$(now)
+kb=$(peak mv-check -q "$tmp/reg1m.jsonl")
+awk -v t0="$t0" -v t1="$t1" -v kb="$kb" 'BEGIN { s = (t1 - t0) / 1e9; printf "  register 1M: %.2f s (target <= 10 s: %.2fx), peak RSS %s KB (target <= 1 GiB: %.2fx)\n", s, s / 10, kb, kb / 1048576 }'
+
+echo "== mv-check --memory-limit 64M on a history too hard for it"
+hard 26 >"$tmp/hard26.jsonl"
+t0=$(now); set +e; mv-check -q -m register --memory-limit 64M "$tmp/hard26.jsonl" >/dev/null; rc=$?; set -e; t1=$(now)
+kb=$(peak mv-check -q -m register --memory-limit 64M "$tmp/hard26.jsonl")
+awk -v t0="$t0" -v t1="$t1" -v kb="$kb" -v rc="$rc" 'BEGIN { printf "  memory-limit: exit %d (target 3), %.2f s, peak RSS %s KB (target <= 64 MiB + history: %.2fx)\n", rc, (t1 - t0) / 1e9, kb, kb / 65536 }'
+
+# ---- event-store invariants (lib/estore.c) ----
+# The invariants alone are timed by bench/estore.c on a history already in
+# memory (loading is the parse bench's business); mv-check end to end too.
+# Reads return whole streams, so with fixed keys a history of twice the
+# ops is four times the bytes: the keys double with the ops, so that
+# doubling the ops doubles the history.
+cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$top/lib" -o "$tmp/estore" \
+	"$top/bench/estore.c" "$top/build/lib/libmv.a"
+echo "== mv-check: event-store invariants, stream, 1,000,000 and 2,000,000 ops"
+mv-gen -w stream -k 10000 -n 1000000 -s 1 | mv-exec -c 8 -s 1 >"$tmp/s1m.jsonl"
+e1=$("$tmp/estore" "$tmp/s1m.jsonl")
+t0=$(now); out=$(mv-check -q "$tmp/s1m.jsonl") || true; t1=$(now)
+cns=$(echo "$out" | sed -n 's/.*"ns":\([0-9]*\).*/\1/p')
+kb=$(peak mv-check -q "$tmp/s1m.jsonl")
+rm -f "$tmp/s1m.jsonl"
+mv-gen -w stream -k 20000 -n 2000000 -s 1 | mv-exec -c 8 -s 1 >"$tmp/s2m.jsonl"
+e2=$("$tmp/estore" "$tmp/s2m.jsonl")
+rm -f "$tmp/s2m.jsonl"
+echo "$e1 $e2" | awk '{ printf "  invariants (best of 3): 1M ops %.2f s (target <= 5 s: %.2fx), 2M ops %.2f s\n  ratio %.2f (target <= 2)\n", $1 / 1e9, $1 / 5e9, $4 / 1e9, $4 / $1 }'
+awk -v t0="$t0" -v t1="$t1" -v kb="$kb" -v c="${cns:-0}" 'BEGIN { printf "  mv-check end to end, 1M ops: %.2f s (%.2f s after loading: invariants, then the search), peak RSS %s KB\n", (t1 - t0) / 1e9, c / 1e9, kb }'

@@ -1,12 +1,13 @@
 /*
  * anomaly.c: names what is wrong with one key's history.
  *
- * Two kinds of code live here.  Pre-checks (streams, sets, counters) look
- * for a pattern that by itself proves the history non-linearizable, such
- * as a read that began after an append completed yet lacks its events on
- * an append-only stream; they are linear or n log n, and they name the
- * anomaly.  Classification runs only after WGL proved a key invalid, so
- * its patterns need not be proofs: they choose the most telling name.
+ * Two kinds of code live here.  Pre-checks (sets, counters) look for a
+ * pattern that by itself proves the history non-linearizable, such as a
+ * read that began after an add completed yet lacks its element; they are
+ * linear or n log n, and they name the anomaly.  (Streams have theirs in
+ * estore.c, over the whole history.)  Classification runs only after WGL
+ * proved a key invalid, so its patterns need not be proofs: they choose
+ * the most telling name.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -125,142 +126,11 @@ atoms_of(const struct mv_kctx *k, int64_t blob, size_t *n)
 	return p;
 }
 
-/* Appends the events of append a as a JSON array. */
-static void
-add_events(const struct mv_kctx *k, size_t a, struct mv_buf *b)
-{
-	size_t n, p;
-	const uint32_t *ev = atoms_of(k, k->op[a].mop.a, &n);
-
-	mv_buf_addc(b, '[');
-	for (p = 0; p < n; p++)
-		mv_buf_addf(
-		    b, "%s%s", p ? "," : "", mv_model_atom_text(k->m, ev[p]));
-	mv_buf_addc(b, ']');
-}
-
 static int
 is_ok(const struct mv_kctx *k, size_t i, int f)
 {
 	return k->op[i].mop.f == f && k->op[i].status == MV_OK;
 }
-
-/* Stream: indexes each event atom to (append, position, count). */
-static void
-stream_index(struct mv_kctx *k, struct mv_anomaly_scratch *s)
-{
-	size_t i, p, n;
-
-	for (i = 0; i < k->n; i++) {
-		const uint32_t *ev;
-
-		if (k->op[i].mop.f != MV_MOP_APPEND)
-			continue;
-		ev = atoms_of(k, k->op[i].mop.a, &n);
-		for (p = 0; p < n; p++) {
-			if (s->stamp[ev[p]] != k->stamp) {
-				s->stamp[ev[p]] = k->stamp;
-				s->x[ev[p]] = (uint32_t)i;
-				s->y[ev[p]] = (uint32_t)p;
-				s->z[ev[p]] = 1;
-			} else
-				s->z[ev[p]]++;
-		}
-	}
-}
-
-/* The append event e surely comes from, or MV_NOPOS. */
-static size_t
-owner(const struct mv_kctx *k, const struct mv_anomaly_scratch *s, uint32_t e)
-{
-	return s->stamp[e] == k->stamp && s->z[e] == 1 ? s->x[e] : MV_NOPOS;
-}
-
-static int
-stream_dup(
-    struct mv_kctx *k, struct mv_anomaly_scratch *s, struct mv_finding *f)
-{
-	size_t i, p, n;
-
-	for (i = 0; i < k->n; i++) {
-		const uint32_t *ev;
-
-		if (!is_ok(k, i, MV_MOP_READ))
-			continue;
-		ev = atoms_of(k, k->op[i].mop.a, &n);
-		s->serial++;
-		for (p = 0; p < n; p++) {
-			if (s->seen[ev[p]] != s->serial) {
-				s->seen[ev[p]] = s->serial;
-				continue;
-			}
-			if (s->stamp[ev[p]] == k->stamp && s->z[ev[p]] > 1)
-				continue;
-			found(f, "duplicate-append", owner(k, s, ev[p]), i);
-			describe_read(k, i, &f->why);
-			mv_buf_addf(&f->why, ": event %s appears twice",
-			    mv_model_atom_text(k->m, ev[p]));
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/*
- * A read shows whole batches, contiguous and in order, except that a read
- * from R > 0 may begin inside one.  Returns the torn batch's append.
- */
-static size_t
-torn_in(const struct mv_kctx *k, const struct mv_anomaly_scratch *s, size_t r)
-{
-	size_t p, n, cur = MV_NOPOS, bl;
-	uint32_t pos = 0;
-	const uint32_t *ev = atoms_of(k, k->op[r].mop.a, &n);
-
-	for (p = 0; p < n; p++) {
-		size_t a = owner(k, s, ev[p]);
-
-		if (a == MV_NOPOS) {
-			cur = MV_NOPOS;
-			continue;
-		}
-		if (cur != MV_NOPOS && (a != cur || s->y[ev[p]] != pos + 1))
-			return cur;
-		if (cur == MV_NOPOS && s->y[ev[p]] != 0
-		    && !(p == 0 && k->op[r].mop.b > 0))
-			return a;
-		cur = a;
-		pos = s->y[ev[p]];
-		atoms_of(k, k->op[a].mop.a, &bl);
-		if (pos + 1 == bl)
-			cur = MV_NOPOS;
-	}
-	return cur;
-}
-
-static int
-stream_torn(
-    struct mv_kctx *k, struct mv_anomaly_scratch *s, struct mv_finding *f)
-{
-	size_t i, a;
-
-	for (i = 0; i < k->n; i++) {
-		if (!is_ok(k, i, MV_MOP_READ))
-			continue;
-		if ((a = torn_in(k, s, i)) == MV_NOPOS)
-			continue;
-		found(f, "torn-batch", a, i);
-		describe_read(k, i, &f->why);
-		mv_buf_adds(&f->why, ", only part of the batch ");
-		add_events(k, a, &f->why);
-		mv_buf_adds(&f->why, " of ");
-		mv_anomaly_describe(k, a, &f->why);
-		return 1;
-	}
-	return 0;
-}
-
-static void lu_why(struct mv_kctx *k, struct mv_finding *f);
 
 /* Sort keys of op indexes, so that qsort needs no global context. */
 struct ksort {
@@ -301,219 +171,6 @@ sort_ops(const struct mv_kctx *k, size_t *ix, size_t m, int by)
 	for (i = 0; i < m; i++)
 		ix[i] = t[i].i;
 	free(t);
-}
-
-static int
-overlap(const struct mv_kctx *k, size_t a, size_t b)
-{
-	return !(k->op[a].ret < k->op[b].inv || k->op[b].ret < k->op[a].inv);
-}
-
-/*
- * Two ok appends expecting the same exact version cannot both succeed, nor
- * can one land elsewhere than right after it.  Concurrent pairs are found
- * first (1); a sequential pair is kept in *late (it may be a lost write).
- */
-static int
-stream_lu(struct mv_kctx *k, struct mv_finding *f, size_t late[2])
-{
-	size_t *ix = mv_xmalloc((k->n + 1) * sizeof(*ix)), m = 0, i, n;
-	int hit = 0;
-
-	late[0] = late[1] = MV_NOPOS;
-	for (i = 0; i < k->n; i++) {
-		const struct mv_mop *o = &k->op[i].mop;
-
-		if (!is_ok(k, i, MV_MOP_APPEND) || o->b == MV_EXPECT_ANY
-		    || o->b == MV_EXPECT_EXISTS)
-			continue;
-		atoms_of(k, o->a, &n);
-		if (n == 0)
-			continue;
-		ix[m++] = i;
-	}
-	sort_ops(k, ix, m, BY_EXPECT);
-	for (i = 0; i + 1 < m && !hit; i++) {
-		if (k->op[ix[i]].mop.b != k->op[ix[i + 1]].mop.b)
-			continue;
-		if (!overlap(k, ix[i], ix[i + 1])) {
-			if (late[0] == MV_NOPOS) {
-				late[0] = ix[i];
-				late[1] = ix[i + 1];
-			}
-			continue;
-		}
-		hit = 1;
-		found(f, "lost-update", ix[i], ix[i + 1]);
-		lu_why(k, f);
-	}
-	free(ix);
-	return hit;
-}
-
-/* An append expecting version N that succeeded lands at N + 1. */
-static int
-stream_version(struct mv_kctx *k, struct mv_finding *f)
-{
-	size_t i, n;
-
-	for (i = 0; i < k->n; i++) {
-		const struct mv_mop *o = &k->op[i].mop;
-
-		if (!is_ok(k, i, MV_MOP_APPEND) || o->b == MV_EXPECT_ANY
-		    || o->b == MV_EXPECT_EXISTS || o->c == MV_VERSION_UNKNOWN)
-			continue;
-		atoms_of(k, o->a, &n);
-		if (o->c == o->b + (int64_t)n)
-			continue;
-		found(f, "lost-update", i, MV_NOPOS);
-		mv_anomaly_describe(k, i, &f->why);
-		mv_buf_addf(&f->why,
-		    " expected version %lld and appended %zu events but "
-		    "reported version %lld",
-		    (long long)o->b, n, (long long)o->c);
-		return 1;
-	}
-	return 0;
-}
-
-static void
-lu_why(struct mv_kctx *k, struct mv_finding *f)
-{
-	mv_buf_reset(&f->why);
-	mv_anomaly_describe(k, f->op[0], &f->why);
-	mv_buf_adds(&f->why, " and ");
-	mv_anomaly_describe(k, f->op[1], &f->why);
-	mv_buf_addf(&f->why, " both succeeded expecting version %lld",
-	    (long long)k->op[f->op[0]].mop.b);
-}
-
-/* Whether read r must show append a's events (a completed before r). */
-static int
-covers(const struct mv_kctx *k, size_t r, size_t a)
-{
-	const struct mv_mop *ro = &k->op[r].mop, *ao = &k->op[a].mop;
-	size_t bl;
-
-	if (!is_ok(k, a, MV_MOP_APPEND) || k->op[a].ret >= k->op[r].inv)
-		return 0;
-	if (ro->b <= 0)
-		return 1;
-	atoms_of(k, ao->a, &bl);
-	return ao->c != MV_VERSION_UNKNOWN && ao->c - (int64_t)bl + 1 >= ro->b;
-}
-
-static int
-has_atom(const struct mv_kctx *k, size_t r, uint32_t e)
-{
-	size_t n, p;
-	const uint32_t *ev = atoms_of(k, k->op[r].mop.a, &n);
-
-	if (k->op[r].mop.a == 0)
-		return 0;
-	for (p = 0; p < n; p++)
-		if (ev[p] == e)
-			return 1;
-	return 0;
-}
-
-/*
- * An ok append must show in every read that began after it completed
- * (streams only grow).  Counts, per append, the covering reads holding its
- * first event, and compares with the number of covering reads.
- */
-static int
-stream_stale(
-    struct mv_kctx *k, struct mv_anomaly_scratch *s, struct mv_finding *f)
-{
-	uint32_t *cnt = mv_xcalloc(k->n + 1, sizeof(*cnt));
-	unsigned char *any = mv_xcalloc(k->n + 1, 1);
-	size_t i, j, p, n, a;
-	int hit = 0;
-
-	for (i = 0; i < k->n; i++) {
-		const uint32_t *ev;
-
-		if (!is_ok(k, i, MV_MOP_READ))
-			continue;
-		ev = atoms_of(k, k->op[i].mop.a, &n);
-		for (p = 0; p < n; p++) {
-			a = owner(k, s, ev[p]);
-			if (a == MV_NOPOS || s->y[ev[p]] != 0)
-				continue;
-			any[a] = 1;
-			if (covers(k, i, a))
-				cnt[a]++;
-		}
-	}
-	for (a = 0; a < k->n && !hit; a++) {
-		uint32_t need = 0, e0;
-		const uint32_t *ev;
-
-		if (!is_ok(k, a, MV_MOP_APPEND))
-			continue;
-		ev = atoms_of(k, k->op[a].mop.a, &n);
-		if (n == 0 || owner(k, s, ev[0]) != a)
-			continue;
-		e0 = ev[0];
-		for (j = 0; j < k->n; j++)
-			if (is_ok(k, j, MV_MOP_READ) && covers(k, j, a))
-				need++;
-		if (cnt[a] >= need)
-			continue;
-		for (j = 0; j < k->n; j++)
-			if (is_ok(k, j, MV_MOP_READ) && covers(k, j, a)
-			    && !has_atom(k, j, e0))
-				break;
-		if (j == k->n)
-			continue;
-		hit = 1;
-		if (any[a]) {
-			found(f, "stale-read", a, j);
-			mv_anomaly_describe(k, j, &f->why);
-			mv_buf_adds(&f->why, " began after ");
-			mv_anomaly_describe(k, a, &f->why);
-			mv_buf_adds(
-			    &f->why, " completed but lacks its events ");
-			add_events(k, a, &f->why);
-		} else {
-			found(f, "lost-write", a, j);
-			mv_anomaly_describe(k, a, &f->why);
-			mv_buf_adds(&f->why, " of ");
-			add_events(k, a, &f->why);
-			mv_buf_adds(
-			    &f->why, " completed but no read returned them; ");
-			describe_read(k, j, &f->why);
-		}
-	}
-	free(cnt);
-	free(any);
-	return hit;
-}
-
-static int
-stream_pre(struct mv_kctx *k, struct mv_finding *f)
-{
-	struct mv_anomaly_scratch *s = scratch(k);
-	size_t late[2];
-
-	stream_index(k, s);
-	if (stream_dup(k, s, f) || stream_torn(k, s, f))
-		return 1;
-	/* Version mismatches first, then missing events, then pairs of
-	 * appends expecting one version: an append acknowledged but never
-	 * applied lets a second one expecting the same version succeed,
-	 * and that is a lost write rather than a lost update. */
-	if (stream_version(k, f) || stream_stale(k, s, f))
-		return 1;
-	if (stream_lu(k, f, late))
-		return 1;
-	if (late[0] != MV_NOPOS) {
-		found(f, "lost-update", late[0], late[1]);
-		lu_why(k, f);
-		return 1;
-	}
-	return 0;
 }
 
 static int
@@ -640,6 +297,48 @@ set_pre(struct mv_kctx *k, struct mv_finding *f)
 }
 
 /*
+ * A counter read r returned less than the adds that completed before it
+ * began.  If a later read saw every ok add begun before it completed, the
+ * sum was whole again and r was stale.  Otherwise some add's effect is
+ * gone for good: when a read that completed before r began had returned
+ * more than r, the counter went down, so an applied add was overwritten
+ * (lost-update); else an acknowledged add never counted (lost-write).
+ */
+static const char *
+counter_kind(const struct mv_kctx *k, size_t r)
+{
+	int64_t *pre = mv_xmalloc((k->n + 1) * sizeof(*pre));
+	size_t i, lo, hi;
+	const char *kind = NULL;
+
+	pre[0] = 0;
+	for (i = 0; i < k->n; i++)
+		pre[i + 1] =
+		    pre[i] + (is_ok(k, i, MV_MOP_ADD) ? k->op[i].mop.a : 0);
+	for (i = r + 1; i < k->n && kind == NULL; i++) {
+		if (!is_ok(k, i, MV_MOP_READ) || k->op[i].inv < k->op[r].ret)
+			continue;
+		/* Ok adds invoked before read i completed: ops[0..lo). */
+		for (lo = i, hi = k->n; lo < hi;) {
+			size_t mid = (lo + hi) / 2;
+
+			if (k->op[mid].inv < k->op[i].ret)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (k->op[i].mop.a >= pre[lo])
+			kind = "stale-read";
+	}
+	for (i = 0; i < r && kind == NULL; i++)
+		if (is_ok(k, i, MV_MOP_READ) && k->op[i].ret < k->op[r].inv
+		    && k->op[i].mop.a > k->op[r].mop.a)
+			kind = "lost-update";
+	free(pre);
+	return kind ? kind : "lost-write";
+}
+
+/*
  * Counter with non-negative adds: a read returns at least the adds that
  * completed before it began, at most those begun before it completed.
  */
@@ -687,12 +386,7 @@ counter_pre(struct mv_kctx *k, struct mv_finding *f)
 			if (k->op[j].mop.f == MV_MOP_ADD)
 				hi += k->op[j].mop.a;
 		if (v < lo[lo_n]) {
-			for (j = 0; j < k->n; j++)
-				if (is_ok(k, j, MV_MOP_READ)
-				    && k->op[j].mop.a >= lo[lo_n])
-					break;
-			found(f, j < k->n ? "stale-read" : "lost-write",
-			    ok[lo_n - 1], i);
+			found(f, counter_kind(k, i), ok[lo_n - 1], i);
 			describe_read(k, i, &f->why);
 			mv_buf_addf(&f->why,
 			    " but adds completed before it total %lld (the "
@@ -720,7 +414,7 @@ int
 mv_anomaly_precheck(struct mv_kctx *k, struct mv_finding *f)
 {
 	switch (mv_model_kind(k->m)) {
-	case MV_MODEL_STREAM: return stream_pre(k, f);
+	/* Streams: estore.c, over the whole history, before any of this. */
 	case MV_MODEL_SET: return set_pre(k, f);
 	case MV_MODEL_COUNTER: return counter_pre(k, f);
 	default: return 0;
@@ -840,42 +534,179 @@ reg_stale(
 	return 1;
 }
 
-/* An ok write nobody observed, while a read begun after it saw older. */
+/*
+ * Two reads in real-time order, the first returning x, the second y,
+ * where every write of y completed before the first read began: the
+ * register went from y to x and back with nobody writing y again, so the
+ * second read is stale.  The earliest such second read.
+ */
+/* Per written value: the last completion of its writes, or NOPOS when
+ * one of them may take effect at any time (info). */
+struct vlast {
+	int64_t v;
+	size_t last;
+};
+
+static int
+cmp_vlast(const void *a, const void *b)
+{
+	const struct vlast *x = a, *y = b;
+
+	return x->v < y->v ? -1 : x->v > y->v;
+}
+
+static size_t
+vlast_build(const struct mv_kctx *k, struct vlast *t)
+{
+	size_t i, j, n = 0;
+	int64_t x;
+
+	for (i = 0; i < k->n; i++)
+		if (written(k, i, &x) == 0) {
+			t[n].v = x;
+			t[n++].last =
+			    k->op[i].status == MV_OK ? k->op[i].ret : MV_NOPOS;
+		}
+	qsort(t, n, sizeof(*t), cmp_vlast);
+	for (i = 0, j = 0; i < n; i++) {
+		if (j > 0 && t[j - 1].v == t[i].v) {
+			if (t[i].last == MV_NOPOS || t[j - 1].last == MV_NOPOS)
+				t[j - 1].last = MV_NOPOS;
+			else if (t[i].last > t[j - 1].last)
+				t[j - 1].last = t[i].last;
+			continue;
+		}
+		t[j++] = t[i];
+	}
+	return j;
+}
+
+static const struct vlast *
+vlast_find(const struct vlast *t, size_t n, int64_t v)
+{
+	struct vlast key;
+
+	key.v = v;
+	key.last = 0;
+	return bsearch(&key, t, n, sizeof(*t), cmp_vlast);
+}
+
+static int
+reg_inversion(struct mv_kctx *k, struct mv_finding *f)
+{
+	size_t *rd = mv_xmalloc((k->n + 1) * sizeof(*rd)), *byret, nr = 0;
+	size_t i, p = 0, top[2] = {MV_NOPOS, MV_NOPOS}, a, nv;
+	struct vlast *vt = mv_xmalloc((k->n + 1) * sizeof(*vt));
+	const struct vlast *wy;
+	int hit = 0;
+
+	nv = vlast_build(k, vt);
+	for (i = 0; i < k->n; i++)
+		if (is_ok(k, i, MV_MOP_READ))
+			rd[nr++] = i;
+	byret = mv_xmalloc((nr + 1) * sizeof(*byret));
+	memcpy(byret, rd, nr * sizeof(*rd));
+	sort_ops(k, byret, nr, BY_RET);
+	for (i = 0; i < nr && !hit; i++) {
+		size_t b = rd[i], last;
+		int64_t y = k->op[b].mop.a;
+
+		/* top[]: the latest-invoked completed reads, of two values. */
+		for (; p < nr && k->op[byret[p]].ret < k->op[b].inv; p++) {
+			size_t c = byret[p];
+
+			if (top[0] == MV_NOPOS
+			    || k->op[c].inv > k->op[top[0]].inv) {
+				if (top[0] != MV_NOPOS
+				    && k->op[top[0]].mop.a != k->op[c].mop.a)
+					top[1] = top[0];
+				top[0] = c;
+			} else if (k->op[c].mop.a != k->op[top[0]].mop.a
+			    && (top[1] == MV_NOPOS
+			        || k->op[c].inv > k->op[top[1]].inv))
+				top[1] = c;
+		}
+		a = top[0] != MV_NOPOS && k->op[top[0]].mop.a != y ? top[0]
+		                                                   : top[1];
+		if (a == MV_NOPOS)
+			continue;
+		/* Both values must have been written (y may be the initial
+		 * null): a read of a value nobody wrote is its own fault. */
+		wy = vlast_find(vt, nv, y);
+		if ((wy == NULL && y != 0)
+		    || vlast_find(vt, nv, k->op[a].mop.a) == NULL)
+			continue;
+		last = wy ? wy->last : 0;
+		if (last == MV_NOPOS || last >= k->op[a].inv)
+			continue;
+		found(f, "stale-read", a, b);
+		describe_read(k, b, &f->why);
+		mv_buf_adds(&f->why, " after ");
+		describe_read(k, a, &f->why);
+		mv_buf_addf(&f->why,
+		    ", though every write of %s completed before that one "
+		    "began",
+		    mv_anomaly_value(k, b));
+		hit = 1;
+	}
+	free(rd);
+	free(byret);
+	free(vt);
+	return hit;
+}
+
+/*
+ * An ok write nobody observed, while a read (or a cas, which reads its
+ * from value) begun after it saw an older value; the earliest such read.
+ */
 static int
 reg_lost(struct mv_kctx *k, const struct obs *o, struct mv_finding *f)
 {
-	size_t i, j, who;
+	size_t i, j, who, bi = MV_NOPOS, bj = MV_NOPOS;
 	int64_t x, y;
 
 	for (i = 0; i < k->n; i++) {
 		if (k->op[i].status != MV_OK || written(k, i, &x) != 0
 		    || observed(o, x))
 			continue;
-		for (j = 0; j < k->n; j++) {
-			if (!is_ok(k, j, MV_MOP_READ)
+		for (j = i + 1; j < k->n; j++) {
+			if (bj != MV_NOPOS && k->op[j].inv >= k->op[bj].inv)
+				break;
+			if ((!is_ok(k, j, MV_MOP_READ)
+			        && !is_ok(k, j, MV_MOP_CAS))
 			    || k->op[j].inv < k->op[i].ret)
 				continue;
 			y = k->op[j].mop.a;
 			if (y == x || first_written(o, y, &who) >= k->op[i].inv)
 				continue;
-			found(f, "lost-write", i, j);
-			mv_anomaly_describe(k, i, &f->why);
-			mv_buf_addf(&f->why,
-			    " of %s completed but no read returned it; ",
-			    mv_anomaly_value(k, i));
-			describe_read(k, j, &f->why);
-			mv_buf_adds(&f->why, " after it");
-			return 1;
+			bi = i;
+			bj = j;
+			break;
 		}
 	}
-	return 0;
+	if (bi == MV_NOPOS)
+		return 0;
+	found(f, "lost-write", bi, bj);
+	mv_anomaly_describe(k, bi, &f->why);
+	mv_buf_addf(&f->why, " of %s completed but no read returned it; ",
+	    mv_anomaly_value(k, bi));
+	if (k->op[bj].mop.f == MV_MOP_READ)
+		describe_read(k, bj, &f->why);
+	else {
+		mv_anomaly_describe(k, bj, &f->why);
+		mv_buf_addf(&f->why, " of %s found %s", mv_anomaly_value(k, bj),
+		    mv_model_atom_text(k->m, (uint32_t)k->op[bj].mop.a));
+	}
+	mv_buf_adds(&f->why, " after it");
+	return 1;
 }
 
 /* Two ok cas from one value, when no other op wrote that value again. */
 static int
-cas_lu(struct mv_kctx *k, struct mv_finding *f)
+cas_lu(struct mv_kctx *k, const struct obs *o, struct mv_finding *f)
 {
 	size_t *ix = mv_xmalloc((k->n + 1) * sizeof(*ix)), m = 0, i, j, w;
+	size_t best = MV_NOPOS, bp = 0;
 	int64_t x;
 	int hit = 0;
 
@@ -883,17 +714,45 @@ cas_lu(struct mv_kctx *k, struct mv_finding *f)
 		if (is_ok(k, i, MV_MOP_CAS))
 			ix[m++] = i;
 	sort_ops(k, ix, m, BY_FROM);
-	for (i = 0; i + 1 < m && !hit; i++) {
+	for (i = 0; i + 1 < m; i++) {
 		int64_t from = k->op[ix[i]].mop.a;
 
 		if (from != k->op[ix[i + 1]].mop.a)
+			continue;
+		if (best != MV_NOPOS && ix[i + 1] >= best)
 			continue;
 		for (w = 0, j = 0; j < k->n; j++)
 			if (written(k, j, &x) == 0 && x == from)
 				w++;
 		if (w > 1)
 			continue;
+		best = ix[i + 1];
+		bp = i;
+	}
+	if (best != MV_NOPOS) {
+		size_t a, b;
+
+		i = bp;
 		hit = 1;
+		a = k->op[ix[i]].ret < k->op[ix[i + 1]].ret ? ix[i] : ix[i + 1];
+		b = a == ix[i] ? ix[i + 1] : ix[i];
+		/* The first acknowledged, nobody saw its value, and the second
+		 * began after it completed: the first was never applied. */
+		if (k->op[a].ret < k->op[b].inv
+		    && !observed(o, k->op[a].mop.b)) {
+			found(f, "lost-write", a, b);
+			mv_anomaly_describe(k, a, &f->why);
+			mv_buf_addf(&f->why,
+			    " of %s completed but nobody saw its value, and "
+			    "then ",
+			    mv_anomaly_value(k, a));
+			mv_anomaly_describe(k, b, &f->why);
+			mv_buf_addf(&f->why, " of %s found %s still in place",
+			    mv_anomaly_value(k, b),
+			    mv_model_atom_text(k->m, (uint32_t)k->op[b].mop.a));
+			free(ix);
+			return 1;
+		}
 		found(f, "lost-update", ix[i], ix[i + 1]);
 		mv_anomaly_describe(k, ix[i], &f->why);
 		mv_buf_addf(&f->why, " of %s and ", mv_anomaly_value(k, ix[i]));
@@ -939,12 +798,671 @@ cas_stale(struct mv_kctx *k, const struct obs *o, struct mv_finding *f)
 	return 0;
 }
 
-static int
-reg_classify(struct mv_kctx *k, size_t stuck, struct mv_finding *f)
+/* The latest op a finding cites (ops are in invocation order). */
+static size_t
+fpos(const struct mv_finding *f)
 {
-	struct obs o;
+	size_t i, m = 0;
+
+	for (i = 0; i < f->nop; i++)
+		if (f->op[i] > m)
+			m = f->op[i];
+	return m;
+}
+
+/* Moves t into f when f is empty (!have) or t comes earlier; returns 1. */
+static int
+keep_earliest(struct mv_finding *f, const struct mv_finding *t, int have)
+{
+	if (have && fpos(t) >= fpos(f))
+		return 1;
+	f->anomaly = t->anomaly;
+	f->nop = t->nop;
+	memcpy(f->op, t->op, sizeof(f->op));
+	mv_buf_reset(&f->why);
+	mv_buf_add(&f->why, t->why.p, t->why.len);
+	return 1;
+}
+
+/*
+ * kv, when the appended strings are tokens: every append's suffix starts
+ * with one byte c that occurs nowhere else in any suffix or put.  A read
+ * then splits into its base (the text before the first c, a put's value)
+ * and the suffixes of the appends it shows, in order, each naming its
+ * append when exactly one append wrote it.
+ */
+struct kvr {
+	size_t op, blen, tok, ntok; /* tokens at kv.tok[tok..tok+ntok) */
+	const char *s;
+};
+
+struct kvt {
+	struct kvr *r;
+	size_t nr;
+	uint32_t *tok;      /* append op, or UINT32_MAX when unknown */
+	uint32_t *slot;     /* suffix hash table of op + 1 */
+	unsigned char *amb; /* per op: another append wrote its suffix */
+	size_t mask;
+};
+
+static uint64_t
+kv_hash(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 0x100000001b3ULL;
+	return h;
+}
+
+static const char *
+kv_str(const struct mv_kctx *k, int64_t blob, size_t *n)
+{
+	return mv_model_blob(k->m, (uint32_t)blob, n);
+}
+
+/* The byte all suffixes start with, or -1 when they are not tokens. */
+static int
+kv_sep(const struct mv_kctx *k)
+{
+	size_t i, n;
+	int c = -1;
+	const char *p;
+
+	for (i = 0; i < k->n; i++)
+		if (k->op[i].mop.f == MV_MOP_APPEND) {
+			p = kv_str(k, k->op[i].mop.a, &n);
+			if (n > 0 && c < 0)
+				c = (unsigned char)p[0];
+		}
+	if (c < 0)
+		return -1;
+	for (i = 0; i < k->n; i++) {
+		const struct mv_kop *o = &k->op[i];
+
+		if (o->mop.f != MV_MOP_APPEND && o->mop.f != MV_MOP_WRITE)
+			continue;
+		p = kv_str(k, o->mop.a, &n);
+		if (o->mop.f == MV_MOP_APPEND && (n == 0 || p[0] != c))
+			return -1;
+		if (n > 0
+		    && memchr(p + (o->mop.f == MV_MOP_APPEND), c,
+		           n - (o->mop.f == MV_MOP_APPEND))
+		        != NULL)
+			return -1;
+	}
+	return c;
+}
+
+/* The append that wrote suffix p[0..n), or UINT32_MAX. */
+static uint32_t
+kv_find(const struct mv_kctx *k, const struct kvt *t, const char *p, size_t n)
+{
+	size_t j, m;
+	const char *q;
+
+	for (j = kv_hash(p, n) & t->mask; t->slot[j]; j = (j + 1) & t->mask) {
+		q = kv_str(k, k->op[t->slot[j] - 1].mop.a, &m);
+		if (m == n && memcmp(p, q, n) == 0)
+			return t->amb[t->slot[j] - 1] ? UINT32_MAX
+			                              : t->slot[j] - 1;
+	}
+	return UINT32_MAX;
+}
+
+static void
+kv_index(const struct mv_kctx *k, struct kvt *t, int c)
+{
+	size_t i, j, n, cap = 64, ntok = 0, p, q;
+	const char *s;
+
+	while (cap < 4 * k->n)
+		cap *= 2;
+	t->mask = cap - 1;
+	t->slot = mv_xcalloc(cap, sizeof(*t->slot));
+	t->amb = mv_xcalloc(k->n + 1, 1);
+	for (i = 0; i < k->n; i++) {
+		if (k->op[i].mop.f != MV_MOP_APPEND)
+			continue;
+		s = kv_str(k, k->op[i].mop.a, &n);
+		for (j = kv_hash(s, n) & t->mask; t->slot[j];
+		     j = (j + 1) & t->mask) {
+			size_t m;
+			const char *o =
+			    kv_str(k, k->op[t->slot[j] - 1].mop.a, &m);
+
+			if (m == n && memcmp(o, s, n) == 0)
+				break;
+		}
+		/* A suffix two appends wrote names neither. */
+		if (t->slot[j])
+			t->amb[t->slot[j] - 1] = 1;
+		else
+			t->slot[j] = (uint32_t)i + 1;
+	}
+	t->r = mv_xmalloc((k->n + 1) * sizeof(*t->r));
+	for (i = 0; i < k->n; i++)
+		if (is_ok(k, i, MV_MOP_READ)) {
+			s = kv_str(k, k->op[i].mop.a, &n);
+			for (p = 0; p < n; p++)
+				ntok += (unsigned char)s[p] == c;
+		}
+	t->tok = mv_xmalloc((ntok + 1) * sizeof(*t->tok));
+	ntok = 0;
+	for (i = 0; i < k->n; i++) {
+		struct kvr *r;
+
+		if (!is_ok(k, i, MV_MOP_READ))
+			continue;
+		r = &t->r[t->nr++];
+		s = kv_str(k, k->op[i].mop.a, &n);
+		r->op = i;
+		r->s = k->op[i].mop.a ? s : NULL;
+		r->tok = ntok;
+		r->ntok = 0;
+		for (p = 0; p < n && (unsigned char)s[p] != c; p++)
+			;
+		r->blen = p;
+		while (p < n) {
+			for (q = p + 1; q < n && (unsigned char)s[q] != c; q++)
+				;
+			t->tok[ntok++] = kv_find(k, t, s + p, q - p);
+			r->ntok++;
+			p = q;
+		}
+	}
+}
+
+static void
+kv_free(struct kvt *t)
+{
+	free(t->r);
+	free(t->tok);
+	free(t->slot);
+	free(t->amb);
+}
+
+static int
+kv_same_base(const struct kvr *a, const struct kvr *b)
+{
+	return a->blen == b->blen
+	    && (a->blen == 0 || memcmp(a->s, b->s, a->blen) == 0);
+}
+
+/* The put that wrote base of r (the latest-completing one), or NOPOS. */
+static size_t
+kv_base_put(const struct mv_kctx *k, const struct kvr *r, size_t *first_ret)
+{
+	size_t i, n, who = MV_NOPOS;
+	const char *p;
+
+	*first_ret = MV_NOPOS;
+	for (i = 0; i < k->n; i++) {
+		if (k->op[i].mop.f != MV_MOP_WRITE)
+			continue;
+		p = kv_str(k, k->op[i].mop.a, &n);
+		if (n != r->blen || (n && memcmp(p, r->s, n) != 0))
+			continue;
+		if (k->op[i].status != MV_OK)
+			return MV_NOPOS; /* an info put could be anywhere */
+		if (*first_ret == MV_NOPOS || k->op[i].ret > *first_ret)
+			*first_ret = k->op[i].ret;
+		who = i;
+	}
+	return who;
+}
+
+static void
+kv_say_read(const struct mv_kctx *k, size_t r, struct mv_buf *b)
+{
+	describe_read(k, r, b);
+}
+
+static int
+kv_has(const struct kvt *t, const struct kvr *r, uint32_t a)
+{
+	size_t j;
+
+	for (j = 0; j < r->ntok; j++)
+		if (t->tok[r->tok + j] == a)
+			return 1;
+	return 0;
+}
+
+/* A read showing one append's suffix twice. */
+static int
+kv_dup(const struct mv_kctx *k, const struct kvt *t, struct mv_finding *f)
+{
+	uint32_t *stamp = mv_xcalloc(k->n + 1, sizeof(*stamp));
 	size_t i, j;
 	int hit = 0;
+
+	for (i = 0; i < t->nr && !hit; i++)
+		for (j = 0; j < t->r[i].ntok; j++) {
+			uint32_t a = t->tok[t->r[i].tok + j];
+
+			if (a == UINT32_MAX)
+				continue;
+			if (stamp[a] != i + 1) {
+				stamp[a] = (uint32_t)i + 1;
+				continue;
+			}
+			found(f, "duplicate-append", a, t->r[i].op);
+			kv_say_read(k, t->r[i].op, &f->why);
+			mv_buf_addf(&f->why, ", with the suffix %s of ",
+			    mv_anomaly_value(k, a));
+			mv_anomaly_describe(k, a, &f->why);
+			mv_buf_adds(&f->why, " twice");
+			hit = 1;
+			break;
+		}
+	free(stamp);
+	return hit;
+}
+
+/*
+ * Each read against the read that completed last before it began: a
+ * shorter list of the same appends is a stale read; a list that drops an
+ * append the other showed and has another in its place is a lost update.
+ */
+static int
+kv_pairs(const struct mv_kctx *k, const struct kvt *t, struct mv_finding *f)
+{
+	size_t *byret = mv_xmalloc((t->nr + 1) * sizeof(*byret)), i, p = 0;
+	size_t r1 = MV_NOPOS, m, j;
+	int hit = 0;
+
+	for (i = 0; i < t->nr; i++)
+		byret[i] = i;
+	/* Insertion sort by completion: reads are nearly in that order. */
+	for (i = 1; i < t->nr; i++) {
+		size_t x = byret[i];
+
+		for (j = i; j > 0
+		     && k->op[t->r[byret[j - 1]].op].ret
+		         > k->op[t->r[x].op].ret;
+		     j--)
+			byret[j] = byret[j - 1];
+		byret[j] = x;
+	}
+	for (i = 0; i < t->nr && !hit; i++) {
+		const struct kvr *b = &t->r[i], *a;
+
+		while (p < t->nr
+		    && k->op[t->r[byret[p]].op].ret < k->op[b->op].inv)
+			r1 = byret[p++];
+		if (r1 == MV_NOPOS)
+			continue;
+		a = &t->r[r1];
+		if (!kv_same_base(a, b))
+			continue;
+		for (m = 0; m < a->ntok && m < b->ntok
+		     && t->tok[a->tok + m] == t->tok[b->tok + m];
+		     m++)
+			;
+		if (m == b->ntok && m < a->ntok) {
+			found(f, "stale-read", a->op, b->op);
+			kv_say_read(k, b->op, &f->why);
+			mv_buf_adds(&f->why, ", older than what ");
+			kv_say_read(k, a->op, &f->why);
+			mv_buf_adds(&f->why, " before it began");
+			hit = 1;
+		} else if (m < a->ntok && m < b->ntok
+		    && t->tok[a->tok + m] != UINT32_MAX
+		    && t->tok[b->tok + m] != UINT32_MAX
+		    && !kv_has(t, b, t->tok[a->tok + m])) {
+			size_t la = t->tok[a->tok + m], lb = t->tok[b->tok + m];
+
+			found(f, "lost-update", la, lb);
+			f->op[f->nop++] = a->op;
+			f->op[f->nop++] = b->op;
+			kv_say_read(k, b->op, &f->why);
+			mv_buf_adds(&f->why, " has ");
+			mv_anomaly_describe(k, lb, &f->why);
+			mv_buf_adds(&f->why, " where ");
+			kv_say_read(k, a->op, &f->why);
+			mv_buf_adds(
+			    &f->why, ", which completed before it began, had ");
+			mv_anomaly_describe(k, la, &f->why);
+			mv_buf_adds(&f->why,
+			    ": an append was applied to a state "
+			    "without the other");
+			hit = 1;
+		}
+	}
+	free(byret);
+	return hit;
+}
+
+/* Whether a put may take effect within [from, to] (overlaps it). */
+static int
+kv_put_within(const struct mv_kctx *k, size_t from, size_t to)
+{
+	size_t i;
+
+	for (i = 0; i < k->n && k->op[i].inv <= to; i++)
+		if (k->op[i].mop.f == MV_MOP_WRITE && k->op[i].ret >= from)
+			return 1;
+	return 0;
+}
+
+/*
+ * An ok append whose suffix no read shows, while a read begun after it
+ * completed shows an append begun after that, with no put in between; or
+ * an ok put no read starts from, while a read begun after it completed
+ * starts from a put that completed before it began.
+ */
+static int
+kv_lost(
+    const struct mv_kctx *k, const struct kvt *t, int lu, struct mv_finding *f)
+{
+	unsigned char *seen = mv_xcalloc(k->n + 1, 1);
+	size_t i, j, q, best = MV_NOPOS, bw = 0, fr;
+	const char *p;
+	int kind = 0;
+
+	for (i = 0; i < t->nr; i++) {
+		for (j = 0; j < t->r[i].ntok; j++)
+			if (t->tok[t->r[i].tok + j] != UINT32_MAX)
+				seen[t->tok[t->r[i].tok + j]] = 1;
+		for (j = 0; j < k->n; j++) {
+			size_t n;
+
+			if (k->op[j].mop.f != MV_MOP_WRITE)
+				continue;
+			p = kv_str(k, k->op[j].mop.a, &n);
+			if (n == t->r[i].blen
+			    && (n == 0 || memcmp(p, t->r[i].s, n) == 0))
+				seen[j] = 1;
+		}
+	}
+	for (i = 0; i < k->n; i++) {
+		if (k->op[i].status != MV_OK || seen[i]
+		    || (k->op[i].mop.f != MV_MOP_APPEND
+		        && k->op[i].mop.f != MV_MOP_WRITE))
+			continue;
+		for (j = 0; j < t->nr; j++) {
+			const struct kvr *r = &t->r[j];
+			int hit = 0;
+
+			if (best != MV_NOPOS && r->op >= best)
+				break;
+			if (k->op[r->op].inv < k->op[i].ret)
+				continue;
+			if (k->op[i].mop.f == MV_MOP_WRITE) {
+				hit = r->s != NULL
+				    && kv_base_put(k, r, &fr) != MV_NOPOS
+				    && fr < k->op[i].inv;
+			} else {
+				/* Shows only appends begun before i and
+				 * no put since: the state before i. */
+				hit = !kv_put_within(
+				    k, k->op[i].inv, k->op[r->op].ret);
+				for (q = 0; q < r->ntok && hit; q++) {
+					uint32_t b = t->tok[r->tok + q];
+
+					hit = b != UINT32_MAX
+					    && k->op[b].inv < k->op[i].inv;
+				}
+				/* A later append on the state before i: i's
+				 * effect was overwritten. */
+				for (q = 0; q < r->ntok && !hit && lu; q++) {
+					uint32_t b = t->tok[r->tok + q];
+
+					if (b != UINT32_MAX
+					    && k->op[b].inv > k->op[i].inv
+					    && !kv_put_within(k, k->op[i].inv,
+					        k->op[r->op].ret))
+						hit = 2;
+				}
+			}
+			if (hit) {
+				best = r->op;
+				bw = i;
+				kind = hit;
+				break;
+			}
+		}
+	}
+	free(seen);
+	if (best == MV_NOPOS)
+		return 0;
+	found(f, kind == 2 ? "lost-update" : "lost-write", bw, best);
+	mv_anomaly_describe(k, bw, &f->why);
+	mv_buf_addf(&f->why, " of %s completed but no read shows it; ",
+	    mv_anomaly_value(k, bw));
+	kv_say_read(k, best, &f->why);
+	mv_buf_adds(&f->why,
+	    kind == 2 ? " after it, with a later append applied to the "
+	                "state before it"
+	              : " after it, still showing the state before it");
+	return 1;
+}
+
+/*
+ * A read starting from a put although another put, which some read
+ * started from, began after that one completed and completed before the
+ * read began.
+ */
+static int
+kv_stale_base(
+    const struct mv_kctx *k, const struct kvt *t, struct mv_finding *f)
+{
+	unsigned char *seen = mv_xcalloc(k->n + 1, 1);
+	size_t i, j, fr, q, n, b;
+	const char *p;
+	int hit = 0;
+
+	for (i = 0; i < t->nr; i++)
+		if (t->r[i].s
+		    && (q = kv_base_put(k, &t->r[i], &fr)) != MV_NOPOS)
+			seen[q] = 1;
+	for (i = 0; i < t->nr && !hit; i++) {
+		const struct kvr *r = &t->r[i];
+
+		if (r->s == NULL || (q = kv_base_put(k, r, &fr)) == MV_NOPOS)
+			continue;
+		for (j = 0; j < k->n && k->op[j].inv < k->op[r->op].inv; j++) {
+			if (!seen[j] || k->op[j].inv <= fr
+			    || k->op[j].ret >= k->op[r->op].inv)
+				continue;
+			p = kv_str(k, k->op[j].mop.a, &n);
+			if (n == r->blen && memcmp(p, r->s, n) == 0)
+				continue;
+			hit = 1;
+			/* Showing an append begun after the put completed,
+			 * it is no earlier state: the append was applied to
+			 * the state before the put. */
+			for (b = 0; b < r->ntok; b++) {
+				uint32_t a = t->tok[r->tok + b];
+
+				if (a == UINT32_MAX
+				    || k->op[a].inv < k->op[j].ret)
+					continue;
+				found(f, "lost-update", j, a);
+				f->op[f->nop++] = r->op;
+				kv_say_read(k, r->op, &f->why);
+				mv_buf_addf(&f->why,
+				    " after put of %s (line %zu) completed: ",
+				    mv_anomaly_value(k, j), ev_of(k, j)->line);
+				mv_anomaly_describe(k, a, &f->why);
+				mv_buf_adds(&f->why,
+				    ", begun after the put, was applied to the "
+				    "state before it");
+				break;
+			}
+			if (b < r->ntok)
+				break;
+			found(f, "stale-read", q, j);
+			f->op[f->nop++] = r->op;
+			kv_say_read(k, r->op, &f->why);
+			mv_buf_addf(&f->why,
+			    " after put of %s (line %zu) completed",
+			    mv_anomaly_value(k, j), ev_of(k, j)->line);
+			break;
+		}
+	}
+	free(seen);
+	return hit;
+}
+
+static int
+kv_classify(struct mv_kctx *k, struct mv_finding *f)
+{
+	struct kvt t;
+	struct mv_finding u;
+	int c = kv_sep(k), hit = 0;
+
+	if (c < 0)
+		return 0;
+	memset(&t, 0, sizeof(t));
+	kv_index(k, &t, c);
+	mv_buf_init(&u.why);
+	if (kv_dup(k, &t, &u))
+		hit |= keep_earliest(f, &u, hit);
+	if (kv_pairs(k, &t, &u))
+		hit |= keep_earliest(f, &u, hit);
+	if (kv_stale_base(k, &t, &u))
+		hit |= keep_earliest(f, &u, hit);
+	/* Clean evidence of a lost write first; an append overwritten by
+	 * a later one only when no read shows the write simply missing. */
+	if (kv_lost(k, &t, 0, &u) || kv_lost(k, &t, 1, &u))
+		hit |= keep_earliest(f, &u, hit);
+	mv_buf_release(&u.why);
+	kv_free(&t);
+	return hit;
+}
+
+/*
+ * A cas that cannot follow any longest linearizable prefix succeeded
+ * although the value it expected was no longer in place: a conditional
+ * update acted on a stale state, and the update it overwrote is lost.
+ */
+static int
+frontier_cas(
+    struct mv_kctx *k, const uint32_t *next, size_t nnext, struct mv_finding *f)
+{
+	size_t i;
+
+	for (i = 0; i < nnext; i++) {
+		if (!is_ok(k, next[i], MV_MOP_CAS))
+			continue;
+		found(f, "lost-update", next[i], MV_NOPOS);
+		mv_anomaly_describe(k, next[i], &f->why);
+		mv_buf_addf(&f->why,
+		    " of %s succeeded, yet no order of the operations before "
+		    "it leaves %s in place for it",
+		    mv_anomaly_value(k, next[i]),
+		    mv_model_atom_text(k->m, (uint32_t)k->op[next[i]].mop.a));
+		return 1;
+	}
+	return 0;
+}
+
+/* The first read of op c's value when c is its only writer, or NOPOS. */
+static size_t
+sole_read(const struct mv_kctx *k, size_t c)
+{
+	size_t i, r = MV_NOPOS;
+	int64_t x, b;
+
+	if (written(k, c, &b) != 0)
+		return MV_NOPOS;
+	for (i = 0; i < k->n; i++) {
+		if (i != c && written(k, i, &x) == 0 && x == b)
+			return MV_NOPOS;
+		if (r == MV_NOPOS && is_ok(k, i, MV_MOP_READ)
+		    && k->op[i].mop.a == b)
+			r = i;
+	}
+	return r;
+}
+
+/*
+ * An ok cas from a to b, the only op writing b, whose b a read returned
+ * after a write W of another value completed: the cas took effect after
+ * W, yet every write of a completed before W began, so a was no longer in
+ * place.  W's value was read, so W did take effect: the cas compared
+ * against a stale state and W's update is lost.  Without o, W need not
+ * have been read (the last resort before "nonlinearizable").
+ */
+static int
+cas_late(struct mv_kctx *k, const struct obs *o, struct mv_finding *f)
+{
+	size_t c, i, r, w, last;
+	int64_t x;
+	int hit = 0;
+
+	for (c = 0; c < k->n && !hit; c++) {
+		int64_t a = k->op[c].mop.a, b = k->op[c].mop.b;
+
+		if (!is_ok(k, c, MV_MOP_CAS))
+			continue;
+		last = 0;
+		for (i = 0; i < k->n; i++) {
+			if (written(k, i, &x) != 0 || (x != a && x != b)
+			    || i == c)
+				continue;
+			if (x == b || k->op[i].status != MV_OK) {
+				last = MV_NOPOS;
+				break;
+			}
+			if (k->op[i].ret > last)
+				last = k->op[i].ret;
+		}
+		/* A cas from a value nobody wrote is its own fault. */
+		if (last == MV_NOPOS || (last == 0 && a != 0))
+			continue;
+		r = sole_read(k, c);
+		/* One step further: a cas from b, the only writer of its
+		 * value, read later, took effect after c. */
+		for (i = 0; i < k->n; i++) {
+			size_t r2;
+
+			if (!is_ok(k, i, MV_MOP_CAS) || k->op[i].mop.a != b
+			    || (r2 = sole_read(k, i)) == MV_NOPOS)
+				continue;
+			if (r == MV_NOPOS || k->op[r2].inv > k->op[r].inv)
+				r = r2;
+		}
+		if (r == MV_NOPOS)
+			continue;
+		for (w = 0; w < k->n; w++) {
+			if (k->op[w].status != MV_OK || written(k, w, &x) != 0
+			    || x == a || x == b || x == k->op[r].mop.a
+			    || (o && !observed(o, x))
+			    || k->op[w].ret >= k->op[r].inv
+			    || k->op[w].inv <= last
+			    || k->op[c].ret < k->op[w].inv)
+				continue;
+			found(f, "lost-update", c, w);
+			f->op[f->nop++] = r;
+			mv_anomaly_describe(k, c, &f->why);
+			mv_buf_addf(&f->why, " of %s succeeded, and ",
+			    mv_anomaly_value(k, c));
+			describe_read(k, r, &f->why);
+			mv_buf_adds(&f->why, " after ");
+			mv_anomaly_describe(k, w, &f->why);
+			mv_buf_addf(&f->why,
+			    " of %s completed, though every write of %s "
+			    "completed before that one began",
+			    mv_anomaly_value(k, w),
+			    mv_model_atom_text(k->m, (uint32_t)a));
+			hit = 1;
+			break;
+		}
+	}
+	return hit;
+}
+
+static int
+reg_classify(
+    struct mv_kctx *k, const uint32_t *next, size_t nnext, struct mv_finding *f)
+{
+	struct obs o;
+	struct mv_finding t;
+	size_t i, j;
+	int hit = 0, kind = mv_model_kind(k->m);
 
 	o.v = mv_xmalloc((k->n + 1) * sizeof(*o.v));
 	o.n = 0;
@@ -970,31 +1488,71 @@ reg_classify(struct mv_kctx *k, size_t stuck, struct mv_finding *f)
 		if (j == 0 || o.w[j - 1].v != o.w[i].v)
 			o.w[j++] = o.w[i];
 	o.nw = j;
-	/* Stale reads before lost writes: a register loses track of many
-	 * writes that nobody happened to read, so the lost-write pattern
-	 * also shows in histories whose fault is a stale read, while a
-	 * store that loses writes never hands out a value overwritten by
-	 * an observed write. */
-	hit = cas_lu(k, f) || cas_stale(k, &o, f);
-	if (!hit && stuck != MV_NOPOS)
-		hit = reg_stale(k, &o, stuck, f);
-	for (i = 0; i < k->n && !hit; i++)
-		hit = reg_stale(k, &o, i, f);
-	if (!hit)
-		hit = reg_lost(k, &o, f);
+	/* A read that completed shows its value was in place by then,
+	 * however late its write completed. */
+	for (i = 0; i < k->n; i++) {
+		struct wv key, *w;
+
+		if (!is_ok(k, i, MV_MOP_READ))
+			continue;
+		key.v = k->op[i].mop.a;
+		key.ret = key.who = 0;
+		w = bsearch(&key, o.w, o.nw, sizeof(*o.w), cmp_wv_value);
+		if (w && k->op[i].ret < w->ret)
+			w->ret = k->op[i].ret;
+	}
+	/*
+	 * Each pattern proposes its earliest instance and the earliest
+	 * wins: the search failed near the first fault, and a later
+	 * instance may be the echo of another bug.  On a tie the order
+	 * below decides: stale reads before lost writes, since a register
+	 * loses track of many writes that nobody happened to read, while a
+	 * store that loses writes never hands out a value overwritten by an
+	 * observed write.
+	 */
+	mv_buf_init(&t.why);
+	/* Tokenized kv reads are judged by their own patterns: a read's
+	 * string never equals a put's once something was appended. */
+	if (kind == MV_MODEL_KV && kv_classify(k, &t)) {
+		hit = keep_earliest(f, &t, hit);
+		goto out;
+	}
+	if (cas_lu(k, &o, &t))
+		hit |= keep_earliest(f, &t, hit);
+	if (cas_stale(k, &o, &t))
+		hit |= keep_earliest(f, &t, hit);
+	if (cas_late(k, &o, &t))
+		hit |= keep_earliest(f, &t, hit);
+	for (i = 0; i < k->n; i++)
+		if (reg_stale(k, &o, i, &t)) {
+			hit |= keep_earliest(f, &t, hit);
+			break;
+		}
+	if (reg_inversion(k, &t))
+		hit |= keep_earliest(f, &t, hit);
+	if (reg_lost(k, &o, &t))
+		hit |= keep_earliest(f, &t, hit);
+	if (!hit && cas_late(k, NULL, &t))
+		hit |= keep_earliest(f, &t, hit);
+	if (!hit && kind == MV_MODEL_CAS_REGISTER
+	    && frontier_cas(k, next, nnext, &t))
+		hit |= keep_earliest(f, &t, hit);
+out:
+	mv_buf_release(&t.why);
 	free(o.v);
 	free(o.w);
 	return hit;
 }
 
 void
-mv_anomaly_classify(struct mv_kctx *k, size_t stuck, struct mv_finding *f)
+mv_anomaly_classify(struct mv_kctx *k, size_t stuck, const uint32_t *next,
+    size_t nnext, struct mv_finding *f)
 {
 	int kind = mv_model_kind(k->m);
 
 	if ((kind == MV_MODEL_REGISTER || kind == MV_MODEL_CAS_REGISTER
 	        || kind == MV_MODEL_KV)
-	    && reg_classify(k, stuck, f))
+	    && reg_classify(k, next, nnext, f))
 		return;
 	found(f, "nonlinearizable", stuck, MV_NOPOS);
 	if (stuck == MV_NOPOS) {

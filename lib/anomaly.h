@@ -48,10 +48,13 @@ int mv_anomaly_precheck(struct mv_kctx *k, struct mv_finding *f);
 
 /*
  * Names the anomaly of a key that WGL proved non-linearizable; stuck is
- * the op the search could not place (MV_NOPOS if none).  Always fills f,
- * with "nonlinearizable" when no pattern fits.
+ * the op the search could not place (MV_NOPOS if none), next[0..nnext)
+ * the ops that could not follow a longest linearizable prefix.  Patterns
+ * propose their earliest instance, and the earliest wins.  Always fills
+ * f, with "nonlinearizable" when no pattern fits.
  */
-void mv_anomaly_classify(struct mv_kctx *k, size_t stuck, struct mv_finding *f);
+void mv_anomaly_classify(struct mv_kctx *k, size_t stuck, const uint32_t *next,
+    size_t nnext, struct mv_finding *f);
 
 /* Appends "read by process 3 (line 14)" for op i. */
 void mv_anomaly_describe(const struct mv_kctx *k, size_t i, struct mv_buf *b);

@@ -14,8 +14,17 @@
 
 #include "anomaly.h"
 #include "check.h"
+#include "durable.h"
+#include "explain.h"
 #include "json.h"
 #include "wgl.h"
+#include "xcheck.h"
+
+/* A key's witness or longest prefix, and the ops that could not follow. */
+struct lin {
+	uint32_t *prefix, *next;
+	size_t nnext;
+};
 
 /* A client operation: invocation and completion positions in h->ev. */
 struct cop {
@@ -41,6 +50,11 @@ struct ctx {
 	uint64_t steps;
 	int budget; /* 0, MV_WGL_TIME or MV_WGL_MEMORY */
 	const char *budget_key;
+	size_t keys_done, memo_peak, depth; /* for stats and progress */
+	int64_t search_ns;                  /* time inside mv_wgl_check */
+	int64_t shown;               /* when progress was last reported */
+	struct mv_buf xjson, xhuman; /* --explain of valid keys */
+	size_t nexplained;
 };
 
 void
@@ -205,6 +219,42 @@ meta_model(const struct mv_history *h)
 	return k;
 }
 
+/* --init: a JSON value, for the models with registers. */
+static int
+check_init(struct ctx *c)
+{
+	const char *s = c->o ? c->o->init : NULL;
+	struct mv_jv *v;
+	struct mv_err e;
+
+	if (s == NULL)
+		return 0;
+	if (c->kind != MV_MODEL_REGISTER && c->kind != MV_MODEL_CAS_REGISTER
+	    && c->kind != MV_MODEL_MULTI_REGISTER)
+		return mv_err_set(c->e,
+		    "--init applies to register, cas-register and "
+		    "multi-register, not %s",
+		    mv_model_name(c->kind));
+	if ((v = mv_jv_parse(s, strlen(s), &e)) == NULL)
+		return mv_err_set(c->e, "--init: not a JSON value: %s", s);
+	mv_jv_free(v);
+	return 0;
+}
+
+static int raw_atom(struct ctx *c, const char *raw, uint32_t *a);
+
+/* A new model for c->kind, with --init's initial value. */
+static struct mv_model *
+new_model(struct ctx *c)
+{
+	uint32_t a = 0;
+
+	c->m = mv_model_new(c->kind);
+	if (c->o && c->o->init && raw_atom(c, c->o->init, &a) == 0)
+		mv_model_set_init(c->m, a);
+	return c->m;
+}
+
 /* Guesses the model from the operation names and value shapes. */
 static int
 infer_model(const struct ctx *c)
@@ -221,6 +271,14 @@ infer_model(const struct ctx *c)
 
 		if (strcmp(inv->f, "get") == 0 || strcmp(inv->f, "put") == 0)
 			return MV_MODEL_KV;
+		if (strcmp(inv->f, "txn") == 0)
+			return MV_MODEL_MULTI_REGISTER;
+		if (strcmp(inv->f, "acquire") == 0
+		    || strcmp(inv->f, "release") == 0)
+			return MV_MODEL_MUTEX;
+		if (strcmp(inv->f, "enqueue") == 0
+		    || strcmp(inv->f, "dequeue") == 0)
+			return MV_MODEL_FIFO_QUEUE;
 		cas |= strcmp(inv->f, "cas") == 0;
 		write |= strcmp(inv->f, "write") == 0;
 		add |= strcmp(inv->f, "add") == 0;
@@ -255,7 +313,7 @@ choose_model(struct ctx *c)
 	} else if ((k = meta_model(c->h)) < 0)
 		k = infer_model(c);
 	c->kind = k;
-	return 0;
+	return check_init(c);
 }
 
 /* The operation code of f under the model, or -1. */
@@ -282,6 +340,10 @@ fcode(int kind, const char *f)
 		if (strcmp(f, "add") == 0)
 			return MV_MOP_ADD;
 		break;
+	case MV_MODEL_MULTI_REGISTER:
+	case MV_MODEL_MUTEX:
+	case MV_MODEL_FIFO_QUEUE:
+	case MV_MODEL_UNORDERED_QUEUE: return mv_model_fcode(kind, f);
 	default:
 		wr = 0;
 		if (strcmp(f, "append") == 0)
@@ -575,6 +637,9 @@ build_kop(struct ctx *c, const struct cop *o, struct mv_kop *k)
 	const char *out = o->ret != MV_NOPOS ? c->h->ev[o->ret].value : NULL;
 	int f = fcode(c->kind, inv->f);
 
+	/* Subscriptions are for the event-store checks alone (estore.c). */
+	if (f < 0 && c->kind == MV_MODEL_STREAM && mv_estore_only(inv->f))
+		return 0;
 	if (f < 0)
 		return mv_err_set(c->e,
 		    "%s:%zu: \"%s\" is not an operation of "
@@ -588,6 +653,16 @@ build_kop(struct ctx *c, const struct cop *o, struct mv_kop *k)
 	k->status = o->status;
 	k->mop.f = f;
 	k->mop.c = MV_VERSION_UNKNOWN;
+	if (f >= MV_MOP_TXN) {
+		const char *why = "";
+		int rc = mv_model_mop(c->m, f, inv->value,
+		    o->status == MV_OK ? out : NULL, c->o && c->o->nil_unknown,
+		    &k->mop, &why);
+
+		if (rc < 0)
+			return bad(c, rc == -1 ? o->inv : o->ret, why, inv->f);
+		return rc;
+	}
 	if (f != MV_MOP_READ)
 		return update_value(c, o, k);
 	/* A read that did not complete, or whose result is unknown,
@@ -644,6 +719,10 @@ add_op_json(struct mv_buf *b, const struct mv_kctx *k, size_t i)
 	const char *v =
 	    o->mop.f == MV_MOP_READ ? ev->value : k->h->ev[o->inv].value;
 
+	/* What a dequeue returned, what a transaction's reads saw. */
+	if ((o->mop.f == MV_MOP_DEQUEUE || o->mop.f == MV_MOP_TXN)
+	    && o->ret != MV_NOPOS && ev->value)
+		v = ev->value;
 	mv_buf_addf(b, "{\"index\":%lld,\"line\":%zu,\"process\":%lld,",
 	    (long long)(ev->index >= 0 ? ev->index : (int64_t)pos), ev->line,
 	    (long long)ev->process);
@@ -658,9 +737,11 @@ static void
 add_stats(struct ctx *c, struct mv_buf *b)
 {
 	mv_buf_addf(b,
-	    ",\"stats\":{\"keys\":%zu,\"ops\":%zu,\"steps\":%llu,"
-	    "\"ns\":%lld}}",
-	    c->nkeys, c->ncop, (unsigned long long)c->steps,
+	    ",\"stats\":{\"keys\":%zu,\"keys_checked\":%zu,\"ops\":%zu,"
+	    "\"steps\":%llu,\"memo_bytes\":%zu,\"depth\":%zu,"
+	    "\"search_ns\":%lld,\"ns\":%lld}}",
+	    c->nkeys, c->keys_done, c->ncop, (unsigned long long)c->steps,
+	    c->memo_peak, c->depth, (long long)c->search_ns,
 	    (long long)(mv_now_ns() - c->t0));
 }
 
@@ -675,7 +756,7 @@ head_json(struct ctx *c, struct mv_verdict *v, const char *valid)
 
 static void
 invalid_verdict(struct ctx *c, struct mv_kctx *k, struct mv_finding *f,
-    size_t prefix, struct mv_verdict *v)
+    const struct mv_wgl_res *r, const struct lin *l, struct mv_verdict *v)
 {
 	size_t i;
 
@@ -695,12 +776,16 @@ invalid_verdict(struct ctx *c, struct mv_kctx *k, struct mv_finding *f,
 			mv_buf_addc(&v->json, ',');
 		add_op_json(&v->json, k, f->op[i]);
 	}
-	mv_buf_addf(&v->json, "],\"prefix\":%zu,\"why\":", prefix);
+	mv_buf_addf(&v->json, "],\"prefix\":%zu,\"why\":", r->depth);
 	mv_buf_add_jstr(&v->json, f->why.p, f->why.len);
-	add_stats(c, &v->json);
 	mv_buf_reset(&v->human);
 	mv_buf_addf(&v->human, "invalid: %s on key %s: %s", f->anomaly, k->key,
 	    f->why.p);
+	/* The prefix is a longest one only when the search finished. */
+	if (r->status == MV_WGL_INVALID)
+		mv_explain_invalid(k, l->prefix, r->nprefix, l->next, l->nnext,
+		    c->o && c->o->explain, &v->json, &v->human);
+	add_stats(c, &v->json);
 }
 
 static void
@@ -712,9 +797,20 @@ final_verdict(struct ctx *c, struct mv_verdict *v)
 	if (c->budget == 0) {
 		v->status = MV_EXIT_OK;
 		head_json(c, v, "true");
+		if (c->o && c->o->explain) {
+			mv_buf_adds(&v->json, ",\"explain\":[");
+			mv_buf_add(&v->json, c->xjson.p, c->xjson.len);
+			mv_buf_addc(&v->json, ']');
+		}
 		add_stats(c, &v->json);
 		mv_buf_addf(&v->human, "valid (%s, %zu keys, %zu ops)",
 		    mv_model_name(c->kind), c->nkeys, c->ncop);
+		if (c->o && c->o->explain && c->nexplained == 0)
+			mv_buf_adds(&v->human,
+			    ". No read stands only on an operation that "
+			    "ended info");
+		else if (c->o && c->o->explain)
+			mv_buf_add(&v->human, c->xhuman.p, c->xhuman.len);
 		return;
 	}
 	v->status = MV_EXIT_UNKNOWN;
@@ -724,14 +820,42 @@ final_verdict(struct ctx *c, struct mv_verdict *v)
 	mv_buf_add_jstr(&v->json, c->budget_key, strlen(c->budget_key));
 	mv_buf_addf(&v->json, ",\"why\":\"%s limit reached\"", what);
 	add_stats(c, &v->json);
-	mv_buf_addf(&v->human, "unknown: %s limit reached on key %s", what,
-	    c->budget_key);
+	mv_buf_addf(&v->human,
+	    "unknown: %s limit reached on key %s (%zu of %zu keys checked, "
+	    "%llu steps, memo %zu bytes, longest prefix %zu ops)",
+	    what, c->budget_key, c->keys_done, c->nkeys,
+	    (unsigned long long)c->steps, c->memo_peak, c->depth);
 }
 
-/* Runs WGL over k; returns the mv_wgl status and fills r. */
+/* Reports progress to the caller, at most every half second. */
+static void
+show_progress(struct ctx *c, uint64_t steps, size_t memo)
+{
+	struct mv_check_progress p;
+	int64_t now;
+
+	if (c->o == NULL || c->o->progress == NULL)
+		return;
+	if ((now = mv_now_ns()) - c->shown < 500000000LL)
+		return;
+	c->shown = now;
+	p.keys_done = c->keys_done;
+	p.keys = c->nkeys;
+	p.steps = c->steps + steps;
+	p.memo = memo;
+	c->o->progress(&p, c->o->progress_arg);
+}
+
+static void
+wgl_progress(void *arg, uint64_t steps, size_t memo)
+{
+	show_progress(arg, steps, memo);
+}
+
+/* Runs WGL over k; returns the mv_wgl status and fills r and l. */
 static int
-run_wgl(
-    struct ctx *c, struct mv_kctx *k, int64_t deadline, struct mv_wgl_res *r)
+run_wgl(struct ctx *c, struct mv_kctx *k, int64_t deadline,
+    struct mv_wgl_res *r, struct lin *l)
 {
 	struct mv_wgl_in in;
 	uint64_t *pos = mv_xmalloc((2 * k->n + 1) * sizeof(*pos));
@@ -748,17 +872,29 @@ run_wgl(
 	in.ret = pos + k->n;
 	in.deadline_ns = deadline;
 	in.mem_limit = c->o ? c->o->memory_limit : 0;
+	in.prefix = l->prefix;
+	in.progress = wgl_progress;
+	in.progress_arg = c;
 	{
 		struct mv_mop *ops = mv_xmalloc((k->n + 1) * sizeof(*ops));
+		int64_t t;
 
 		for (i = 0; i < k->n; i++)
 			ops[i] = k->op[i].mop;
 		in.ops = ops;
+		t = mv_now_ns();
 		mv_wgl_check(c->m, &in, r);
+		c->search_ns += mv_now_ns() - t;
 		free(ops);
 	}
+	if (r->status == MV_WGL_INVALID)
+		l->nnext = mv_wgl_frontier(&in, l->prefix, r->nprefix, l->next);
 	free(pos);
 	c->steps += r->steps;
+	if (r->bytes > c->memo_peak)
+		c->memo_peak = r->bytes;
+	if (r->depth > c->depth)
+		c->depth = r->depth;
 	return r->status;
 }
 
@@ -772,6 +908,7 @@ check_key(struct ctx *c, const size_t *ops, size_t n, struct mv_verdict *v)
 	struct mv_kctx k;
 	struct mv_finding f;
 	struct mv_wgl_res r;
+	struct lin l;
 	size_t i, m = 0;
 	int rc, pre;
 	int64_t dl;
@@ -794,6 +931,9 @@ check_key(struct ctx *c, const size_t *ops, size_t n, struct mv_verdict *v)
 	if (c->kind == MV_MODEL_REGISTER || c->kind == MV_MODEL_CAS_REGISTER)
 		m = prune_open_writes(k.op, m);
 	k.n = m;
+	l.prefix = mv_xmalloc((m + 1) * sizeof(*l.prefix));
+	l.next = mv_xmalloc((m + 1) * sizeof(*l.next));
+	l.nnext = 0;
 	memset(&f, 0, sizeof(f));
 	mv_buf_init(&f.why);
 	pre = mv_anomaly_precheck(&k, &f);
@@ -805,17 +945,23 @@ check_key(struct ctx *c, const size_t *ops, size_t n, struct mv_verdict *v)
 		memset(&r, 0, sizeof(r));
 		r.status = MV_WGL_TIME;
 	} else
-		run_wgl(c, &k, dl, &r);
+		run_wgl(c, &k, dl, &r, &l);
+	c->keys_done++;
 	if (!pre && r.status == MV_WGL_INVALID)
-		mv_anomaly_classify(&k, r.stuck, &f);
+		mv_anomaly_classify(&k, r.stuck, l.next, l.nnext, &f);
 	if (pre || r.status == MV_WGL_INVALID)
-		invalid_verdict(c, &k, &f, r.depth, v);
+		invalid_verdict(c, &k, &f, &r, &l, v);
+	else if (r.status == MV_WGL_VALID && c->o && c->o->explain)
+		c->nexplained += mv_explain_valid(
+		    &k, l.prefix, r.nprefix, &c->xjson, &c->xhuman);
 	else if (r.status != MV_WGL_VALID && c->budget == 0) {
 		c->budget = r.status;
 		c->budget_key = k.key;
 	}
 	mv_buf_release(&f.why);
 	free(k.op);
+	free(l.prefix);
+	free(l.next);
 	return pre || r.status == MV_WGL_INVALID;
 }
 
@@ -833,10 +979,49 @@ check_keys(struct ctx *c, struct mv_verdict *v)
 		start[i] += start[i - 1];
 	for (i = 0; i < c->ncop; i++)
 		order[start[c->cop[i].key + 1]++] = i;
-	for (i = 0; i < c->nkeys && rc == 0; i++)
+	for (i = 0; i < c->nkeys && rc == 0; i++) {
+		show_progress(c, 0, 0);
 		rc = check_key(c, order + start[i], start[i + 1] - start[i], v);
+	}
 	free(start);
 	free(order);
+	return rc;
+}
+
+/*
+ * The checks over the whole history that run before any search: the
+ * event-store invariants of streams (estore.c) and durability across
+ * crashes (durable.c).  1 with v filled when one fails, 0, or -1.
+ */
+static int
+whole_checks(struct ctx *c, struct mv_verdict *v)
+{
+	struct mv_hfinding f;
+	unsigned pr = mv_promise_meta(c->h) | (c->o ? c->o->promises : 0);
+	size_t i;
+	int rc;
+
+	mv_hfinding_init(&f);
+	if (c->kind == MV_MODEL_STREAM)
+		rc = mv_estore_check(c->h, c->name, pr, &f, c->e);
+	else
+		rc = mv_durable_check(c->h, c->name, c->kind,
+		    c->o && c->o->nil_unknown, &f, c->e);
+	if (rc == 1) {
+		v->status = MV_EXIT_INVALID;
+		head_json(c, v, "false");
+		snprintf(v->anomaly, sizeof(v->anomaly), "%s", f.anomaly);
+		snprintf(v->key, sizeof(v->key), "%s", f.key);
+		mv_hfinding_json(c->h, &f, &v->json);
+		add_stats(c, &v->json);
+		v->ops = mv_xmalloc((f.nev + 1) * sizeof(*v->ops));
+		for (i = 0; i < f.nev; i++)
+			v->ops[v->nops++] = f.ev[i];
+		mv_buf_reset(&v->human);
+		mv_buf_addf(&v->human, "invalid: %s on key %s: %s", f.anomaly,
+		    f.key, f.why.p);
+	}
+	mv_hfinding_release(&f);
 	return rc;
 }
 
@@ -847,6 +1032,9 @@ mv_check(const struct mv_history *h, const char *name,
 	struct ctx c;
 	int rc = -1;
 
+	/* The other checks of --check live in xcheck.c and its friends. */
+	if (o && o->check && strcmp(o->check, "linearizable") != 0)
+		return mv_xcheck(h, name, o, v, e);
 	memset(&c, 0, sizeof(c));
 	c.h = h;
 	c.name = name ? name : "-";
@@ -854,21 +1042,69 @@ mv_check(const struct mv_history *h, const char *name,
 	c.e = e;
 	c.t0 = mv_now_ns();
 	c.deadline = o && o->time_limit_ns ? c.t0 + o->time_limit_ns : 0;
+	c.shown = c.t0;
 	mv_buf_init(&c.tmp);
+	mv_buf_init(&c.xjson);
+	mv_buf_init(&c.xhuman);
 	free(v->ops);
 	v->ops = NULL;
 	v->nops = 0;
 	v->anomaly[0] = v->key[0] = '\0';
 	if (pair_ops(&c) == 0 && choose_model(&c) == 0) {
-		c.m = mv_model_new(c.kind);
+		c.m = new_model(&c);
 		c.scr = mv_anomaly_scratch_new();
-		rc = check_keys(&c, v);
+		rc = whole_checks(&c, v);
+		if (rc == 0)
+			rc = check_keys(&c, v);
 		if (rc == 0)
 			final_verdict(&c, v);
 		rc = rc < 0 ? -1 : 0;
 	}
 	mv_model_free(c.m);
 	mv_anomaly_scratch_free(c.scr);
+	mv_buf_release(&c.tmp);
+	mv_buf_release(&c.xjson);
+	mv_buf_release(&c.xhuman);
+	free(c.cop);
+	free(c.keys);
+	return rc;
+}
+
+int
+mv_check_mops(const struct mv_history *h, const char *name,
+    const struct mv_check_opts *o, struct mv_model **m, int *kind,
+    struct mv_kop **ops, uint32_t **keyid, size_t *n, struct mv_err *e)
+{
+	struct ctx c;
+	size_t i, k = 0;
+	int rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	c.h = h;
+	c.name = name ? name : "-";
+	c.o = o;
+	c.e = e;
+	mv_buf_init(&c.tmp);
+	*m = NULL;
+	*ops = NULL;
+	*keyid = NULL;
+	*n = 0;
+	if (pair_ops(&c) == 0 && choose_model(&c) == 0) {
+		c.m = new_model(&c);
+		*ops = mv_xmalloc((c.ncop + 1) * sizeof(**ops));
+		*keyid = mv_xmalloc((c.ncop + 1) * sizeof(**keyid));
+		rc = 0;
+		for (i = 0; i < c.ncop; i++) {
+			if ((rc = build_kop(&c, &c.cop[i], &(*ops)[k])) < 0)
+				break;
+			(*keyid)[k] = c.cop[i].key;
+			k += (size_t)rc;
+		}
+		rc = rc < 0 ? -1 : 0;
+	}
+	*m = c.m;
+	*kind = c.kind;
+	*n = k;
 	mv_buf_release(&c.tmp);
 	free(c.cop);
 	free(c.keys);

@@ -9,11 +9,28 @@
 #include "history.h"
 #include "mv.h"
 
+/* Where a long check stands (for a progress line). */
+struct mv_check_progress {
+	size_t keys_done, keys;
+	uint64_t steps;
+	size_t memo; /* entries in the current key's memo */
+};
+
 struct mv_check_opts {
 	const char *model;     /* NULL: from the meta line, else inferred */
 	int64_t time_limit_ns; /* 0: none */
 	size_t memory_limit;   /* bytes; 0: none */
 	int nil_unknown; /* an ok read of null means unknown, not absent */
+	int explain;     /* --explain: witnesses and prefixes in the verdict */
+	/* --init: the JSON initial value of the registers, or NULL */
+	const char *init;
+	/* Called at most every half second while checking, or NULL. */
+	void (*progress)(const struct mv_check_progress *p, void *arg);
+	void *progress_arg;
+	const char *check;  /* --check: NULL or "linearizable", else xcheck.h */
+	int has_bank_total; /* bank_total was given (--bank-total) */
+	unsigned promises;  /* --promise: MV_PROMISE_* bits of estore.h */
+	int64_t bank_total;
 };
 
 /*
@@ -44,5 +61,18 @@ void mv_verdict_release(struct mv_verdict *v);
  */
 int mv_check(const struct mv_history *h, const char *name,
     const struct mv_check_opts *o, struct mv_verdict *v, struct mv_err *e);
+
+/*
+ * For the checks that are not per key (sequential consistency): the
+ * compact model ops of every op of h that can matter, all keys together,
+ * on one new model *m (the caller frees it and *ops, *keyid).  keyid[i]
+ * numbers op i's key densely from 0; *kind is the model chosen as by
+ * mv_check.  -1 with e filled on malformed input.
+ */
+struct mv_kop;
+struct mv_model;
+int mv_check_mops(const struct mv_history *h, const char *name,
+    const struct mv_check_opts *o, struct mv_model **m, int *kind,
+    struct mv_kop **ops, uint32_t **keyid, size_t *n, struct mv_err *e);
 
 #endif

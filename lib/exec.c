@@ -37,6 +37,7 @@ struct slot {
 	struct mv_event ev;
 	struct mv_memsut_op op;
 	int64_t id, deadline, applied;
+	int inject; /* --info-rate: 1 ends info unapplied, 2 applied */
 };
 
 struct run {
@@ -250,6 +251,11 @@ write_meta(struct run *r, const char *raw)
 	    "\"pace\":%s}}\n",
 	    o->bug_rate, (long long)o->timeout_ns, (long long)o->limit,
 	    o->pace ? "true" : "false");
+	/* Only when asked for, so that other meta lines stay as they were. */
+	if (o->info_rate > 0) {
+		r->b.len -= 3; /* reopen the exec member before its "}}\n" */
+		mv_buf_addf(&r->b, ",\"info_rate\":%.6g}}\n", o->info_rate);
+	}
 	flush_out(r);
 }
 
@@ -496,6 +502,17 @@ run_mem(struct run *r)
 				return -1;
 			break;
 		case S_INVOKED:
+			/* --info-rate: this op ends info, applied or not; the
+			 * draws happen only when asked for, so that a seed's
+			 * interleaving is otherwise unchanged. */
+			x->inject = r->o->info_rate > 0
+			        && mv_rng_double(&r->rng) < r->o->info_rate
+			    ? 1 + (int)mv_rng_below(&r->rng, 2)
+			    : 0;
+			if (x->inject == 1) {
+				close_info(r, x, "\"injected\"");
+				break;
+			}
 			x->applied = ctl_now(r);
 			/* fall through */
 		case S_APPLYING:
@@ -503,6 +520,10 @@ run_mem(struct run *r)
 			                                        : S_APPLYING;
 			break;
 		default:
+			if (x->inject) {
+				close_info(r, x, "\"injected\"");
+				break;
+			}
 			emit(r, x, (enum mv_type)x->op.res_type,
 			    x->op.has_value ? x->op.res_value.p : NULL,
 			    x->op.res_error, x->applied);
@@ -630,8 +651,8 @@ completion(struct run *r, const char *line, size_t n)
 		if (x->st != S_INVOKED || x->id != id->i)
 			continue;
 		/* The node's wall clock, when the SUT says which and when. */
-		if (node && node->kind == MV_JSTR && nt
-		    && nt->kind == MV_JINT) {
+		if (node && node->kind == MV_JSTR && nt && nt->kind == MV_JINT
+		    && mv_node_name_ok(node->s, strlen(node->s))) {
 			r->obs_src = node->s;
 			r->obs_ns = nt->i;
 		}

@@ -14,6 +14,7 @@ struct mv_exec_opts {
 	int workload;        /* -1: from the meta line, else register */
 	unsigned bugs;       /* MV_BUG_* of memsut.h */
 	double bug_rate;
+	double info_rate; /* embedded store: share of ops that end info */
 	uint64_t seed;
 	int64_t timeout_ns; /* per op; 0: none */
 	int64_t limit;      /* most ops to run; -1: all */

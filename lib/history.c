@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "edn.h"
 #include "history.h"
 #include "jtok.h"
 #include "json.h"
@@ -30,6 +31,8 @@ struct mv_reader {
 	size_t len, off, cap;
 	int eof, done;
 	size_t line, records;
+	const size_t *lmap; /* line of each record in the original text */
+	size_t nlmap, nlines;
 	int64_t last_index;
 	int have_index; /* 1: records carry "index", -1: they do not, 0: ? */
 	struct mv_jtok jt;
@@ -152,6 +155,27 @@ read_more(struct mv_reader *r, struct mv_err *e)
 	return 0;
 }
 
+void
+mv_reader_unread(struct mv_reader *r, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (r->len + n + 1 > r->cap) {
+		r->cap = r->len + n + 1;
+		r->buf = mv_xrealloc(r->buf, r->cap);
+	}
+	memmove(r->buf + r->off + n, r->buf + r->off, r->len - r->off);
+	memcpy(r->buf + r->off, p, n);
+	r->len += n;
+}
+
+void
+mv_reader_lines(struct mv_reader *r, const size_t *lines, size_t n)
+{
+	r->lmap = lines;
+	r->nlmap = n;
+}
+
 int
 mv_reader_ready(const struct mv_reader *r)
 {
@@ -175,7 +199,10 @@ next_line(struct mv_reader *r, char **lp, size_t *np, struct mv_err *e)
 
 			r->off += n + (nl != NULL);
 			start[n] = '\0';
-			r->line++;
+			/* Converted input (EDN) names its own lines. */
+			r->line = r->nlines < r->nlmap ? r->lmap[r->nlines]
+			                               : r->nlines + 1;
+			r->nlines++;
 			*lp = start;
 			*np = n;
 			return 1;
@@ -340,13 +367,15 @@ parse_ovc(struct mv_reader *r, const char *s, unsigned int i, struct mv_ovc *o,
 		else if (kl == 2 && memcmp(kn, "hi", 2) == 0)
 			dst = &o->hi;
 		else if (kl == 3 && memcmp(kn, "src", 3) == 0) {
-			if (!mv_jtok_streq(s, v, "node")
-			    && !mv_jtok_streq(s, v, "exec"))
+			size_t n = (size_t)(v->end - v->start);
+
+			if (v->type != MV_TOK_STRING
+			    || !mv_node_name_ok(s + v->start, n))
 				return rerr(r, e,
-				    "\"ovc.src\" is not "
-				    "\"node\" or \"exec\"");
-			memcpy(o->obs_src, s + v->start, 4);
-			o->obs_src[4] = '\0';
+				    "\"ovc.src\" is not \"exec\" or a "
+				    "node name");
+			memcpy(o->obs_src, s + v->start, n);
+			o->obs_src[n] = '\0';
 		} else if (kl == 2 && memcmp(kn, "vc", 2) == 0) {
 			if (v->type != MV_TOK_OBJECT)
 				return rerr(r, e,
@@ -674,13 +703,38 @@ mv_history_load(
 	FILE *f = stdin;
 	struct mv_reader *r;
 	struct mv_event ev;
-	int rc;
+	struct mv_buf pre = MV_BUF_INIT, json = MV_BUF_INIT;
+	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	size_t *lines = NULL, nlines = 0;
+	int rc, want;
 
 	memset(h, 0, sizeof(*h));
 	mv_event_init(&h->meta);
 	if (strcmp(path, "-") != 0 && (f = fopen(path, "r")) == NULL)
 		return mv_err_set(e, "%s: %s", path, strerror(errno));
+	/* Jepsen EDN (edn.c) becomes JSON lines for the same reader. */
+	want = flags & MV_RD_JSON ? 0 : -1;
+	if (flags & MV_RD_EDN)
+		want = 1;
+	rc = want = mv_edn_detect(f, name, want, &pre, e);
+	if (rc > 0)
+		rc = mv_edn_convert(
+		    pre.p, pre.len, name, &json, &lines, &nlines, e);
+	if (rc < 0) {
+		mv_buf_release(&pre);
+		mv_buf_release(&json);
+		if (f != stdin)
+			fclose(f);
+		return -1;
+	}
 	r = mv_reader_new(f, path, flags);
+	if (want > 0)
+		mv_reader_unread(r, json.p, json.len);
+	else
+		mv_reader_unread(r, pre.p, pre.len);
+	mv_reader_lines(r, lines, nlines);
+	mv_buf_release(&pre);
+	mv_buf_release(&json);
 	mv_event_init(&ev);
 	while ((rc = mv_reader_next(r, &ev, e)) > 0) {
 		if (ev.type == MV_META) {
@@ -697,6 +751,7 @@ mv_history_load(
 	}
 	mv_event_release(&ev);
 	mv_reader_free(r);
+	free(lines);
 	if (f != stdin)
 		fclose(f);
 	if (rc < 0) {

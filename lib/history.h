@@ -24,14 +24,15 @@ enum mv_type {
  * completion.  All *_ns are nanoseconds.  ctl: the executor's monotonic
  * clock since run start (equal to "time").  obs: the observing node's wall
  * clock since the Unix epoch (the SUT's if it reports one, else the
- * executor's); obs_src says which ("node" or "exec").  lo..hi: controller
+ * executor's); obs_src says which: "exec", or the node's name (see
+ * mv_node_name_ok).  lo..hi: controller
  * time bounding the true instant of the event.  vc: vector clock as a raw
  * JSON object text {"p0":3,"n1":17}, owned by the event.
  */
 struct mv_ovc {
 	int present;
 	int64_t ctl, obs, lo, hi;
-	char obs_src[8];
+	char obs_src[MV_NODE_NAME_MAX + 1];
 	char *vc; /* raw JSON object text, or NULL */
 };
 
@@ -64,8 +65,10 @@ void mv_event_copy(struct mv_event *dst, const struct mv_event *src);
 
 /* Reader flags. */
 enum {
-	MV_RD_OPS = 1,    /* accept MV_OP records (workload input) */
-	MV_RD_NOCHECK = 2 /* skip cross-record checks (pairing, index order) */
+	MV_RD_OPS = 1,     /* accept MV_OP records (workload input) */
+	MV_RD_NOCHECK = 2, /* skip cross-record checks (pairing, index order) */
+	MV_RD_EDN = 4,     /* mv_history_load: the input is Jepsen EDN */
+	MV_RD_JSON = 8     /* mv_history_load: JSON lines (default: sniff) */
 };
 
 struct mv_reader;
@@ -77,6 +80,11 @@ struct mv_reader;
  * double invocation, no invocation by a process whose op ended info.
  */
 struct mv_reader *mv_reader_new(FILE *f, const char *name, unsigned flags);
+/* Bytes p[0..n) come before the rest of f (already read from it). */
+void mv_reader_unread(struct mv_reader *r, const char *p, size_t n);
+/* Record i of the input is on line lines[i] of the original text (the
+ * array stays the caller's and must outlive the reader). */
+void mv_reader_lines(struct mv_reader *r, const size_t *lines, size_t n);
 /* 1 if the next mv_reader_next needs no read(2): a whole line is buffered. */
 int mv_reader_ready(const struct mv_reader *r);
 void mv_reader_free(struct mv_reader *r);
@@ -99,7 +107,10 @@ struct mv_history {
 	struct mv_event meta; /* type MV_META with raw set, or raw == NULL */
 };
 
-/* Loads path ("-" for stdin) fully; -1 with e filled on any error. */
+/*
+ * Loads path ("-" for stdin) fully; -1 with e filled on any error.  Jepsen
+ * EDN input (edn.h) is recognised, or chosen by MV_RD_EDN / MV_RD_JSON.
+ */
 int mv_history_load(
     const char *path, unsigned flags, struct mv_history *h, struct mv_err *e);
 void mv_history_release(struct mv_history *h);

@@ -37,10 +37,12 @@ struct mv_model {
 	struct trans *tr;
 	size_t ntr, captr;
 	struct mv_buf scratch;
+	uint32_t init; /* initial value of the registers (atom) */
 };
 
-static const char *const names[MV_MODEL_COUNT] = {
-    "register", "cas-register", "kv", "counter", "set", "stream"};
+static const char *const names[MV_MODEL_COUNT] = {"register", "cas-register",
+    "kv", "counter", "set", "stream", "multi-register", "mutex", "fifo-queue",
+    "unordered-queue"};
 
 const char *
 mv_model_name(int kind)
@@ -233,12 +235,30 @@ mv_model_bytes(const struct mv_model *m)
 	    + m->captr * sizeof(struct trans) + m->scratch.cap;
 }
 
+void
+mv_model_set_init(struct mv_model *m, uint32_t atom)
+{
+	m->init = atom;
+}
+
 uint64_t
 mv_model_init(struct mv_model *m)
 {
-	if (m->kind == MV_MODEL_SET || m->kind == MV_MODEL_STREAM)
-		return mv_model_intern(m, "", 0);
-	return 0;
+	uint32_t empty;
+
+	switch (m->kind) {
+	case MV_MODEL_REGISTER:
+	case MV_MODEL_CAS_REGISTER: return m->init;
+	case MV_MODEL_UNORDERED_QUEUE:
+		/* One possible content: the empty multiset. */
+		empty = mv_model_intern(m, "", 0);
+		return mv_model_intern(m, &empty, 4);
+	case MV_MODEL_SET:
+	case MV_MODEL_STREAM:
+	case MV_MODEL_MULTI_REGISTER:
+	case MV_MODEL_FIFO_QUEUE: return mv_model_intern(m, "", 0);
+	default: return 0;
+	}
 }
 
 static size_t
@@ -394,6 +414,184 @@ stream_step(struct mv_model *m, uint64_t s, const struct mv_mop *op,
 	return 1;
 }
 
+/*
+ * A transaction of a multi-register: its reads must see the state, its
+ * writes change it.  Returns the next state, or 0 (no blob has id 0) when
+ * the transaction is illegal in s.
+ */
+static uint32_t
+txn_next(struct mv_model *m, uint32_t s, uint32_t txn)
+{
+	size_t ns, nt, n, k, j;
+	const uint32_t *st = mv_model_blob(m, s, &ns);
+	const uint32_t *t = mv_model_blob(m, txn, &nt);
+	uint32_t *w;
+
+	mv_buf_reset(&m->scratch);
+	mv_buf_grow(&m->scratch, ns + nt + 8);
+	w = (uint32_t *)(void *)m->scratch.p;
+	if (ns)
+		memcpy(w, st, ns);
+	n = ns / 8;
+	for (k = 0; k + 3 <= nt / 4; k += 3) {
+		uint32_t reg = t[k + 1], v = t[k + 2], cur = m->init;
+
+		for (j = 0; j < n && w[2 * j] < reg; j++)
+			;
+		if (j < n && w[2 * j] == reg)
+			cur = w[2 * j + 1];
+		if (t[k] == 0) {
+			if (cur != v)
+				return 0;
+			continue;
+		}
+		if (cur == v)
+			continue;
+		if (j < n && w[2 * j] == reg && v == m->init) {
+			/* Back at the initial value: one state, one id. */
+			memmove(w + 2 * j, w + 2 * j + 2, (n - j - 1) * 8);
+			n--;
+		} else if (j < n && w[2 * j] == reg)
+			w[2 * j + 1] = v;
+		else {
+			memmove(w + 2 * j + 2, w + 2 * j, (n - j) * 8);
+			w[2 * j] = reg;
+			w[2 * j + 1] = v;
+			n++;
+		}
+	}
+	return mv_model_intern(m, w, n * 8);
+}
+
+/* A fifo queue's next state, 0 if op is illegal in s. */
+static uint32_t
+fifo_next(struct mv_model *m, uint32_t s, const struct mv_mop *op)
+{
+	size_t n;
+	const uint32_t *q = mv_model_blob(m, s, &n);
+
+	mv_buf_reset(&m->scratch);
+	if (op->f == MV_MOP_ENQUEUE) {
+		uint32_t a = (uint32_t)op->a;
+
+		mv_buf_add(&m->scratch, q, n);
+		mv_buf_add(&m->scratch, &a, 4);
+		return mv_model_intern(m, m->scratch.p, n + 4);
+	}
+	if (op->b && op->a == 0)
+		return n == 0 ? s : 0;
+	if (n == 0)
+		return op->b ? 0 : s;
+	if (op->b && q[0] != (uint32_t)op->a)
+		return 0;
+	/* Copy first: interning may move the arena q points into. */
+	mv_buf_add(&m->scratch, q + 1, n - 4);
+	return mv_model_intern(m, m->scratch.p, n - 4);
+}
+
+/* The multiset a (sorted atoms) with one x added (add) or removed. */
+static uint32_t
+ms_edit(struct mv_model *m, uint32_t a, uint32_t x, int add, size_t at)
+{
+	size_t n, k;
+	const uint32_t *v = mv_model_blob(m, a, &n);
+
+	mv_buf_reset(&m->scratch);
+	if (add)
+		for (at = 0; at < n / 4 && v[at] < x; at++)
+			;
+	mv_buf_add(&m->scratch, v, at * 4);
+	if (add)
+		mv_buf_add(&m->scratch, &x, 4);
+	k = add ? at : at + 1;
+	mv_buf_add(&m->scratch, v + k, n - k * 4);
+	return mv_model_intern(m, m->scratch.p, add ? n + 4 : n - 4);
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * An unordered queue's next state: every multiset the queue may hold
+ * after op, from every one it may hold in s; 0 when there is none.
+ */
+static uint32_t
+unordered_next(struct mv_model *m, uint32_t s, const struct mv_mop *op)
+{
+	size_t ns, k, j, n, nr = 0, cap;
+	const uint32_t *set = mv_model_blob(m, s, &ns);
+	uint32_t *ids = mv_xmalloc(ns + 4), *r, *v, x = (uint32_t)op->a, to;
+
+	/* Not a hot path: transitions are cached per (state, op). */
+	memcpy(ids, set, ns);
+	cap = 16;
+	r = mv_xmalloc(cap * 4);
+	for (k = 0; k < ns / 4; k++) {
+		const uint32_t *p = mv_model_blob(m, ids[k], &n);
+
+		v = mv_xmalloc(n + 4);
+		memcpy(v, p, n);
+		n /= 4;
+		if (nr + n + 1 > cap) {
+			cap = (nr + n + 1) * 2;
+			r = mv_xrealloc(r, cap * 4);
+		}
+		if (op->f == MV_MOP_ENQUEUE)
+			r[nr++] = ms_edit(m, ids[k], x, 1, 0);
+		else if (n == 0) {
+			if (!op->b || x == 0)
+				r[nr++] = ids[k];
+		} else if (op->b && x != 0) {
+			for (j = 0; j < n && v[j] != x; j++)
+				;
+			if (j < n)
+				r[nr++] = ms_edit(m, ids[k], x, 0, j);
+		} else if (!op->b)
+			for (j = 0; j < n; j++)
+				if (j == 0 || v[j] != v[j - 1])
+					r[nr++] =
+					    ms_edit(m, ids[k], v[j], 0, j);
+		free(v);
+	}
+	qsort(r, nr, 4, cmp_u32);
+	for (k = 0, j = 0; k < nr; k++)
+		if (j == 0 || r[j - 1] != r[k])
+			r[j++] = r[k];
+	to = j ? mv_model_intern(m, r, j * 4) : 0;
+	free(ids);
+	free(r);
+	return to;
+}
+
+/* Steps that intern a new state: computed once per (state, op). */
+static int
+cached_step(struct mv_model *m, uint64_t s, const struct mv_mop *op,
+    uint32_t opid, uint64_t *next)
+{
+	struct trans *t = tr_find(m, (uint32_t)s, opid);
+	uint32_t to;
+
+	if (!t->used) {
+		if (m->kind == MV_MODEL_MULTI_REGISTER)
+			to = txn_next(m, (uint32_t)s, (uint32_t)op->a);
+		else if (m->kind == MV_MODEL_FIFO_QUEUE)
+			to = fifo_next(m, (uint32_t)s, op);
+		else
+			to = unordered_next(m, (uint32_t)s, op);
+		t = tr_find(m, (uint32_t)s, opid); /* did not move */
+		t->to = to;
+		t->used = 1;
+		m->ntr++;
+	}
+	*next = t->to ? t->to : s;
+	return t->to != 0;
+}
+
 int
 mv_model_step(struct mv_model *m, uint64_t s, const struct mv_mop *op,
     uint32_t opid, uint64_t *next)
@@ -430,6 +628,14 @@ mv_model_step(struct mv_model *m, uint64_t s, const struct mv_mop *op,
 		*next = grow(m, (uint32_t)s, op, opid);
 		return 1;
 	case MV_MODEL_STREAM: return stream_step(m, s, op, opid, next);
+	case MV_MODEL_MUTEX:
+		/* Knossos's mutex: no owner, acquire when free, release
+		 * when held. */
+		*next = op->f == MV_MOP_ACQUIRE;
+		return s != *next;
+	case MV_MODEL_MULTI_REGISTER:
+	case MV_MODEL_FIFO_QUEUE:
+	case MV_MODEL_UNORDERED_QUEUE: return cached_step(m, s, op, opid, next);
 	default: return 0;
 	}
 }

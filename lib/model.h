@@ -12,6 +12,10 @@ enum mv_model_kind {
 	MV_MODEL_COUNTER,
 	MV_MODEL_SET,
 	MV_MODEL_STREAM,
+	MV_MODEL_MULTI_REGISTER,
+	MV_MODEL_MUTEX,
+	MV_MODEL_FIFO_QUEUE,
+	MV_MODEL_UNORDERED_QUEUE,
 	MV_MODEL_COUNT
 };
 
@@ -24,7 +28,12 @@ enum mv_mop_f {
 	MV_MOP_WRITE,
 	MV_MOP_CAS,
 	MV_MOP_ADD,
-	MV_MOP_APPEND
+	MV_MOP_APPEND,
+	MV_MOP_TXN, /* the codes from here on: model_ops.c builds the mop */
+	MV_MOP_ACQUIRE,
+	MV_MOP_RELEASE,
+	MV_MOP_ENQUEUE,
+	MV_MOP_DEQUEUE
 };
 
 /* Stream expectations in mv_mop.b; a version N >= 0 is itself. */
@@ -46,6 +55,15 @@ enum mv_mop_f {
  *   stream (state: blob of uint32 event atoms): APPEND a = blob of the
  *     batch, b = expectation, c = version returned or MV_VERSION_UNKNOWN;
  *     READ a = blob of the events read (0: null), b = from.
+ *   multi-register (state: blob of sorted (register, value) atom pairs,
+ *     registers at the initial value left out): TXN a = blob of
+ *     (kind, register, value) uint32 triples, kind 0 read, 1 write.
+ *   mutex (state: 0 free, 1 held): ACQUIRE, RELEASE.
+ *   fifo-queue (state: blob of atoms, head first), unordered-queue
+ *     (state: blob of the sorted ids of the multisets, each a blob of
+ *     sorted atoms, it may hold: an unknown dequeue may take any one):
+ *     ENQUEUE a = atom; DEQUEUE a = atom returned (0: empty), b = 1 when
+ *     the result is known, 0 when not.
  */
 struct mv_mop {
 	int f;
@@ -81,6 +99,34 @@ size_t mv_model_bytes(const struct mv_model *m);
 
 /* The state before any operation. */
 uint64_t mv_model_init(struct mv_model *m);
+
+/* Sets the initial value (an atom) of every register of the register,
+ * cas-register and multi-register models; null (0) by default. */
+void mv_model_set_init(struct mv_model *m, uint32_t atom);
+
+/* The MV_MOP_* code of f for the multi-register, mutex and queue models,
+ * or -1 (model_ops.c). */
+int mv_model_fcode(int kind, const char *f);
+
+/*
+ * Builds op (f from mv_model_fcode) from the raw JSON value of the
+ * invocation and that of the ok completion (out NULL when the op did not
+ * complete ok or reported nothing).  nil_unknown: an ok result of null
+ * means unknown.  Returns 1 to keep the op, 0 when it cannot matter, -1
+ * when the invocation's value is malformed and -2 when the completion's
+ * is, with *why saying how.
+ */
+int mv_model_mop(struct mv_model *m, int f, const char *inv, const char *out,
+    int nil_unknown, struct mv_mop *op, const char **why);
+
+struct mv_buf;
+/*
+ * Appends state s of the multi-register ({"x":1}, registers at the initial
+ * value left out), mutex ("free", "held") or queue models ([1,2], or
+ * {"one of":[[1],[2]]} when an unknown dequeue left several) as JSON;
+ * -1 for the other models.
+ */
+int mv_model_state_json(const struct mv_model *m, uint64_t s, struct mv_buf *b);
 
 /*
  * Applies op (number opid within the current key: transitions are cached

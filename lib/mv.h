@@ -39,6 +39,13 @@ int mv_parse_int(const char *opt, const char *s, long long min, long long max,
 int mv_parse_duration(
     const char *opt, const char *s, int64_t *ns, struct mv_err *e);
 
+/*
+ * A node name as "ovc.src" carries it: 1 to MV_NODE_NAME_MAX bytes of
+ * [A-Za-z0-9._:-], so it needs no escaping and fits in struct mv_ovc.
+ */
+#define MV_NODE_NAME_MAX 63
+int mv_node_name_ok(const char *p, size_t n);
+
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
 int64_t mv_now_ns(void);
 /* Wall clock in nanoseconds since the Unix epoch (CLOCK_REALTIME). */

@@ -403,8 +403,11 @@ mv_report(struct mv_buf *b, const struct mv_history *h, const char *name,
 	if (verdict && verdict->kind != MV_JOBJ)
 		return mv_err_set(e, "the verdict is not a JSON object");
 	gather(&st, h);
+	/* An op without times has no latencies: qsort(NULL) is undefined. */
 	for (i = 0; i < st.nfs; i++)
-		qsort(st.fs[i].lat, st.fs[i].nlat, sizeof(int64_t), cmp_i64);
+		if (st.fs[i].nlat > 1)
+			qsort(st.fs[i].lat, st.fs[i].nlat, sizeof(int64_t),
+			    cmp_i64);
 	if (fmt == MV_REPORT_JSON)
 		report_json(b, h, name, verdict, &st);
 	else

@@ -167,3 +167,21 @@ mv_rng_double(struct mv_rng *r)
 {
 	return (double)(mv_rng_next(r) >> 11) * 0x1.0p-53;
 }
+
+int
+mv_node_name_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > MV_NODE_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		        || (c >= '0' && c <= '9') || c == '.' || c == '_'
+		        || c == ':' || c == '-'))
+			return 0;
+	}
+	return 1;
+}

@@ -24,6 +24,7 @@
 struct memo {
 	uint64_t *k; /* pairs; (0, 0) is empty */
 	size_t cap, n;
+	size_t first; /* the first capacity: small keys stay small */
 };
 
 struct srt {
@@ -55,7 +56,7 @@ srt_cmp(const void *a, const void *b)
 static int
 memo_grow(struct memo *mm, size_t limit, size_t other)
 {
-	size_t i, ncap = mm->cap ? mm->cap * 2 : 4096;
+	size_t i, ncap = mm->cap ? mm->cap * 2 : mm->first;
 	uint64_t *old = mm->k;
 
 	if (limit && ncap * 16 + mm->cap * 16 + other > limit)
@@ -109,7 +110,32 @@ struct search {
 	uint64_t *sst, *z;
 	struct memo memo;
 	size_t fixed;
+	int reg; /* a register: steps inline, see step() */
 };
+
+/*
+ * One model step.  Register steps are the bulk of many searches and a
+ * call into model.c for them costs as much as the step itself, so they
+ * are done here, exactly as mv_model_step does them.
+ */
+static inline int
+step(struct search *w, uint64_t s, uint32_t i, uint64_t *ns)
+{
+	const struct mv_mop *op = &w->in->ops[i];
+
+	if (!w->reg)
+		return mv_model_step(w->m, s, op, i, ns);
+	if (op->f == MV_MOP_READ) {
+		*ns = s;
+		return s == (uint64_t)op->a;
+	}
+	if (op->f == MV_MOP_WRITE) {
+		*ns = (uint64_t)op->a;
+		return 1;
+	}
+	*ns = (uint64_t)op->b;
+	return s == (uint64_t)op->a;
+}
 
 static inline void
 lift(struct search *w, uint32_t c)
@@ -135,10 +161,12 @@ unlift(struct search *w, uint32_t c)
 
 /* Budget check every few thousand steps: 0 to go on, else a status. */
 static int
-budget(struct search *w)
+budget(struct search *w, const struct mv_wgl_res *res)
 {
 	const struct mv_wgl_in *in = w->in;
 
+	if (in->progress)
+		in->progress(in->progress_arg, res->steps, w->memo.n);
 	if (in->deadline_ns && mv_now_ns() > in->deadline_ns)
 		return MV_WGL_TIME;
 	if (in->mem_limit
@@ -148,37 +176,100 @@ budget(struct search *w)
 	return 0;
 }
 
+/*
+ * Keeps in->prefix equal to the deepest stack seen.  Only the part of the
+ * stack below the low-water mark lw since the last copy can differ, so
+ * the copying costs at most one entry per push.
+ */
+static inline void
+keep_best(struct search *w, size_t sp, size_t *lw)
+{
+	uint32_t *best = w->in->prefix;
+	size_t j;
+
+	if (best == NULL)
+		return;
+	for (j = *lw; j < sp; j++)
+		best[j] = w->stk[j] >> 1;
+	*lw = sp;
+}
+
+/*
+ * Starts loading the memo slot that call e would probe from (state, h2):
+ * when the probe in hand finds a configuration already seen, the search
+ * moves on to the next call, whose slot is then on its way.  Memo probes
+ * miss the cache in large searches, and this overlaps two of them.
+ */
+static inline void
+prefetch_call(struct search *w, uint32_t e, uint64_t state, uint64_t h2)
+{
+#if defined(__GNUC__)
+	uint64_t ns;
+	size_t j;
+
+	if ((e & 1) || e >= 2 * w->in->n || !step(w, state, e >> 1, &ns))
+		return;
+	j = (size_t)((h2 ^ w->z[e + 1] ^ mix(ns, 0x94d049bb133111ebULL))
+	    & (w->memo.cap - 1));
+	__builtin_prefetch(&w->memo.k[2 * j]);
+#else
+	(void)w;
+	(void)e;
+	(void)state;
+	(void)h2;
+#endif
+}
+
+/* The first entry of the list once call e and its return are lifted. */
+static inline uint32_t
+first_after_lift(const struct search *w, uint32_t head, uint32_t e)
+{
+	uint32_t f = w->next[head];
+
+	if (f == e)
+		f = w->next[e];
+	if (f == e + 1)
+		f = w->next[e + 1];
+	return f;
+}
+
 static int
 run(struct search *w, struct mv_wgl_res *res)
 {
 	const struct mv_wgl_in *in = w->in;
 	uint32_t head = (uint32_t)(2 * in->n), tail = head + 1, e, i;
 	uint64_t state = mv_model_init(w->m), ns, h1 = 0, h2 = 0, k1, k2;
-	size_t sp = 0, stuck_depth = 0;
+	size_t sp = 0, stuck_depth = 0, lw = 0;
 	int r;
 
 	e = w->next[head];
 	for (;;) {
 		if (e == tail)
-			return MV_WGL_VALID;
+			break;
 		i = e >> 1;
 		if ((e & 1) == 0) {
-			if ((++res->steps & 4095) == 0 && (r = budget(w)) != 0)
+			if ((++res->steps & 4095) == 0
+			    && (r = budget(w, res)) != 0)
 				return r;
-			if (mv_model_step(w->m, state, &in->ops[i], i, &ns)) {
+			if (step(w, state, i, &ns)) {
 				k1 = h1 ^ w->z[2 * i];
 				k2 = h2 ^ w->z[2 * i + 1];
 				if (w->memo.n * 2 >= w->memo.cap
 				    && memo_grow(&w->memo, in->mem_limit,
 				        w->fixed + mv_model_bytes(w->m)))
 					return MV_WGL_MEMORY;
+				prefetch_call(w, w->next[e], state, h2);
+				prefetch_call(
+				    w, first_after_lift(w, head, e), ns, k2);
 				if (memo_add(&w->memo,
 				        k1 ^ mix(ns, 0xbf58476d1ce4e5b9ULL),
 				        k2 ^ mix(ns, 0x94d049bb133111ebULL))) {
 					w->stk[sp] = e;
 					w->sst[sp++] = state;
-					if (sp > res->depth)
+					if (sp > res->depth) {
 						res->depth = sp;
+						keep_best(w, sp, &lw);
+					}
 					state = ns;
 					h1 = k1;
 					h2 = k2;
@@ -191,7 +282,7 @@ run(struct search *w, struct mv_wgl_res *res)
 			continue;
 		}
 		if (in->ret[i] == MV_WGL_OPEN)
-			return MV_WGL_VALID;
+			break;
 		if (res->stuck == SIZE_MAX || sp > stuck_depth) {
 			res->stuck = i;
 			stuck_depth = sp;
@@ -199,6 +290,8 @@ run(struct search *w, struct mv_wgl_res *res)
 		if (sp == 0)
 			return MV_WGL_INVALID;
 		e = w->stk[--sp];
+		if (sp < lw)
+			lw = sp;
 		state = w->sst[sp];
 		i = e >> 1;
 		h1 ^= w->z[2 * i];
@@ -206,6 +299,11 @@ run(struct search *w, struct mv_wgl_res *res)
 		unlift(w, e);
 		e = w->next[e];
 	}
+	/* Valid: the stack is a witness. */
+	lw = 0;
+	keep_best(w, sp, &lw);
+	res->nprefix = sp;
+	return MV_WGL_VALID;
 }
 
 /* Links calls and returns in history order, open returns last. */
@@ -247,12 +345,18 @@ mv_wgl_check(
 	memset(&w, 0, sizeof(w));
 	w.m = m;
 	w.in = in;
+	w.reg = mv_model_kind(m) == MV_MODEL_REGISTER
+	    || mv_model_kind(m) == MV_MODEL_CAS_REGISTER;
+	/* 8 slots an op to begin with, at most 4096: most keys are small. */
+	for (w.memo.first = 64; w.memo.first < 4096 && w.memo.first < 8 * n;)
+		w.memo.first *= 2;
 	w.next = mv_xmalloc((2 * n + 2) * sizeof(uint32_t));
 	w.prev = mv_xmalloc((2 * n + 2) * sizeof(uint32_t));
 	w.stk = mv_xmalloc((n + 1) * sizeof(uint32_t));
 	w.sst = mv_xmalloc((n + 1) * sizeof(uint64_t));
 	w.z = mv_xmalloc((2 * n + 1) * sizeof(uint64_t));
-	w.fixed = (2 * n + 2) * 8 + (n + 1) * 12 + (2 * n + 1) * 8;
+	w.fixed = (2 * n + 2) * 8 + (n + 1) * 12 + (2 * n + 1) * 8
+	    + (in->prefix ? n * 4 : 0);
 	for (i = 0; i < 2 * n; i++)
 		w.z[i] = splitmix(&seed);
 	build_list(&w);
@@ -260,7 +364,10 @@ mv_wgl_check(
 		res->status = MV_WGL_MEMORY;
 	else
 		res->status = run(&w, res);
+	if (res->status != MV_WGL_VALID)
+		res->nprefix = res->depth;
 	res->bytes = w.memo.cap * 16 + w.fixed;
+	res->memo = w.memo.n;
 	free(w.memo.k);
 	free(w.next);
 	free(w.prev);
@@ -268,4 +375,24 @@ mv_wgl_check(
 	free(w.sst);
 	free(w.z);
 	return res->status;
+}
+
+size_t
+mv_wgl_frontier(const struct mv_wgl_in *in, const uint32_t *prefix, size_t np,
+    uint32_t *out)
+{
+	unsigned char *in_prefix = mv_xcalloc(in->n + 1, 1);
+	uint64_t first = MV_WGL_OPEN;
+	size_t i, m = 0;
+
+	for (i = 0; i < np; i++)
+		in_prefix[prefix[i]] = 1;
+	for (i = 0; i < in->n; i++)
+		if (!in_prefix[i] && in->ret[i] < first)
+			first = in->ret[i];
+	for (i = 0; i < in->n; i++)
+		if (!in_prefix[i] && in->inv[i] < first)
+			out[m++] = (uint32_t)i;
+	free(in_prefix);
+	return m;
 }

@@ -4,18 +4,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "estore.h"
 #include "history.h"
+#include "model.h"
 #include "mv.h"
+#include "xcheck.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: mv-check [-q] [-m model] [--time-limit duration] "
-	    "[--memory-limit size]\n"
-	    "                [--nil-unknown] [--explain] [file ...]\n");
+	    "usage: mv-check [-q] [-m model] [-c check] "
+	    "[--time-limit duration] [--memory-limit size]\n"
+	    "                [--bank-total n] [--nil-unknown] [--explain] "
+	    "[--init value]\n"
+	    "                [--format edn|json] [--promise name] "
+	    "[file ...]\n");
+}
+
+/* --format: MV_RD_EDN or MV_RD_JSON, 0 to recognise the input. */
+static unsigned load_flags;
+
+/* Whether a progress line is on the terminal, to be erased. */
+static int progress_shown;
+
+/* One updating line on a terminal: keys, steps, memo entries. */
+static void
+progress(const struct mv_check_progress *p, void *arg)
+{
+	(void)arg;
+	fprintf(stderr,
+	    "\rmv-check: keys %zu/%zu, %llu steps, memo %zu entries\033[K",
+	    p->keys_done, p->keys, (unsigned long long)p->steps, p->memo);
+	fflush(stderr);
+	progress_shown = 1;
 }
 
 /* Parses 64M, 1G, 512K, 4096 into bytes. */
@@ -54,12 +79,17 @@ check_file(const char *path, const struct mv_check_opts *o, int quiet, int many)
 	const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
 	int status;
 
-	if (mv_history_load(path, 0, &h, &e) < 0) {
+	if (mv_history_load(path, load_flags, &h, &e) < 0) {
 		warnx("%s", e.msg);
 		return MV_EXIT_TROUBLE;
 	}
 	mv_verdict_init(&v);
-	if (mv_check(&h, path, o, &v, &e) < 0) {
+	status = mv_check(&h, path, o, &v, &e);
+	if (progress_shown) {
+		fputs("\r\033[K", stderr);
+		progress_shown = 0;
+	}
+	if (status < 0) {
 		warnx("%s", e.msg);
 		status = MV_EXIT_TROUBLE;
 	} else {
@@ -98,21 +128,41 @@ main(int argc, char *argv[])
 {
 	static const struct option lopts[] = {
 	    {"model", required_argument, NULL, 'm'},
+	    {"check", required_argument, NULL, 'c'},
+	    {"bank-total", required_argument, NULL, 'B'},
 	    {"time-limit", required_argument, NULL, 't'},
 	    {"memory-limit", required_argument, NULL, 'M'},
 	    {"nil-unknown", no_argument, NULL, 'n'},
+	    {"init", required_argument, NULL, 'I'},
+	    {"format", required_argument, NULL, 'F'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"explain", no_argument, NULL, 'x'},
+	    {"promise", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	struct mv_check_opts o;
 	struct mv_err e;
 	int c, quiet = 0, status = MV_EXIT_OK, i;
+	long long total;
 
 	memset(&o, 0, sizeof(o));
-	while ((c = getopt_long(argc, argv, "m:q", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:m:q", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o.model = optarg; break;
+		case 'c':
+			if (!mv_xcheck_known(optarg))
+				errx(MV_EXIT_TROUBLE, "unknown check: %s",
+				    optarg);
+			o.check = optarg;
+			break;
+		case 'B':
+			if (mv_parse_int("--bank-total", optarg, INT64_MIN,
+			        INT64_MAX, &total, &e)
+			    < 0)
+				errx(MV_EXIT_TROUBLE, "%s", e.msg);
+			o.bank_total = total;
+			o.has_bank_total = 1;
+			break;
 		case 't':
 			if (mv_parse_duration(
 			        "--time-limit", optarg, &o.time_limit_ns, &e)
@@ -124,18 +174,29 @@ main(int argc, char *argv[])
 				errx(MV_EXIT_TROUBLE, "%s", e.msg);
 			break;
 		case 'n': o.nil_unknown = 1; break;
+		case 'I': o.init = optarg; break;
+		case 'F':
+			if (strcmp(optarg, "edn") && strcmp(optarg, "json"))
+				errx(MV_EXIT_TROUBLE,
+				    "invalid value for --format: '%s'", optarg);
+			load_flags = optarg[0] == 'e' ? MV_RD_EDN : MV_RD_JSON;
+			break;
 		case 'q': quiet = 1; break;
-		case 'x': break; /* reserved: explanations come later */
+		case 'x': o.explain = 1; break;
+		case 'P':
+			if (mv_promise_parse(optarg, &o.promises, &e) < 0)
+				errx(MV_EXIT_TROUBLE, "%s", e.msg);
+			break;
 		case 'h': usage(stdout); return MV_EXIT_OK;
 		case 'V': puts("mv-check mv " MV_VERSION); return MV_EXIT_OK;
 		default: usage(stderr); return MV_EXIT_TROUBLE;
 		}
 	}
-	if (o.model && strcmp(o.model, "register")
-	    && strcmp(o.model, "cas-register") && strcmp(o.model, "kv")
-	    && strcmp(o.model, "counter") && strcmp(o.model, "set")
-	    && strcmp(o.model, "stream"))
+	if (o.model && mv_model_lookup(o.model) < 0)
 		errx(MV_EXIT_TROUBLE, "unknown model: %s", o.model);
+	/* Progress only for a person watching: never into a file or pipe. */
+	if (!quiet && isatty(STDERR_FILENO))
+		o.progress = progress;
 	if (optind == argc)
 		status = check_file("-", &o, quiet, 0);
 	for (i = optind; i < argc; i++)

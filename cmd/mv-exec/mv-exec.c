@@ -27,9 +27,10 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: mv-exec [-c concurrency] [--sut mem|cmd:program] "
 	    "[-w workload]\n"
-	    "               [--bug name[,name]] [--bug-rate p] [-s seed] "
-	    "[--timeout duration]\n"
-	    "               [-n limit] [--pace] [--line-buffered] [file]\n");
+	    "               [--bug name[,name]] [--bug-rate p] [--info-rate p] "
+	    "[-s seed]\n"
+	    "               [--timeout duration] [-n limit] [--pace] "
+	    "[--line-buffered] [file]\n");
 }
 
 static long long
@@ -121,6 +122,7 @@ main(int argc, char *argv[])
 	    {"workload", required_argument, NULL, 'w'},
 	    {"bug", required_argument, NULL, 'B'},
 	    {"bug-rate", required_argument, NULL, 'R'},
+	    {"info-rate", required_argument, NULL, 'I'},
 	    {"seed", required_argument, NULL, 's'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"limit", required_argument, NULL, 'n'},
@@ -151,6 +153,9 @@ main(int argc, char *argv[])
 				errx(MV_EXIT_TROUBLE, "%s", e.msg);
 			break;
 		case 'R': o.bug_rate = parse_ratio("--bug-rate", optarg); break;
+		case 'I':
+			o.info_rate = parse_ratio("--info-rate", optarg);
+			break;
 		case 's':
 			o.seed =
 			    (uint64_t)int_opt("--seed", optarg, 0, INT64_MAX);

@@ -8,13 +8,17 @@
 #include "history.h"
 #include "mv.h"
 #include "shrink.h"
+#include "xcheck.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: mv-shrink [-v] [-m model] [--time-limit duration] "
-	    "[-o file] [file]\n");
+	    "usage: mv-shrink [-v] [-m model] [-c check] "
+	    "[--time-limit duration]\n"
+	    "                 [--init value] [--nil-unknown] "
+	    "[--format edn|json]\n"
+	    "                 [-o file] [file]\n");
 }
 
 static void
@@ -65,6 +69,9 @@ emit(const char *out, const struct mv_history *h,
 	return status;
 }
 
+/* --format: MV_RD_EDN or MV_RD_JSON, 0 to recognise the input. */
+static unsigned load_flags;
+
 /* Loads, shrinks and writes one history; returns the exit status. */
 static int
 shrink_file(const char *path, const char *out, const struct mv_shrink_opts *o,
@@ -75,7 +82,7 @@ shrink_file(const char *path, const char *out, const struct mv_shrink_opts *o,
 	struct mv_err e;
 	int status;
 
-	if (mv_history_load(path, 0, &h, &e) < 0) {
+	if (mv_history_load(path, load_flags, &h, &e) < 0) {
 		warnx("%s", e.msg);
 		return MV_EXIT_TROUBLE;
 	}
@@ -108,6 +115,10 @@ main(int argc, char *argv[])
 	static const struct option lopts[] = {
 	    {"model", required_argument, NULL, 'm'},
 	    {"time-limit", required_argument, NULL, 't'},
+	    {"check", required_argument, NULL, 'c'},
+	    {"init", required_argument, NULL, 'I'},
+	    {"nil-unknown", no_argument, NULL, 'n'},
+	    {"format", required_argument, NULL, 'F'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -118,9 +129,23 @@ main(int argc, char *argv[])
 	int c, verbose = 0;
 
 	memset(&o, 0, sizeof(o));
-	while ((c = getopt_long(argc, argv, "m:o:v", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:m:o:v", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o.model = optarg; break;
+		case 'c':
+			if (!mv_xcheck_known(optarg))
+				errx(MV_EXIT_TROUBLE, "unknown check: %s",
+				    optarg);
+			o.check = optarg;
+			break;
+		case 'I': o.init = optarg; break;
+		case 'n': o.nil_unknown = 1; break;
+		case 'F':
+			if (strcmp(optarg, "edn") && strcmp(optarg, "json"))
+				errx(MV_EXIT_TROUBLE,
+				    "invalid value for --format: '%s'", optarg);
+			load_flags = optarg[0] == 'e' ? MV_RD_EDN : MV_RD_JSON;
+			break;
 		case 't':
 			if (mv_parse_duration(
 			        "--time-limit", optarg, &o.time_limit_ns, &e)

@@ -280,3 +280,17 @@ PY
 	    id=${l#*\"id\":}; echo "{\"id\":${id%%,*},\"type\":\"ok\",\"node\":\"n\",\"node_time\":\"x\"}"; done' >"$T/h"
 	run -1 grep '"src":"n"' "$T/h"
 }
+
+@test "--info-rate: a share of ops end info, applied or not, still linearizable" {
+	mv-gen -w cas-register -k 1 -n 200 -s 3 | mv-exec -c 5 -s 3 >"$T/a"
+	run -1 grep -c '"error":"injected"' "$T/a"
+	mv-gen -w cas-register -k 1 -n 200 -s 3 |
+	    mv-exec -c 5 -s 3 --info-rate 0.2 >"$T/h"
+	run -0 grep -c '"error":"injected"' "$T/h"
+	[ "$output" -ge 20 ] && [ "$output" -le 60 ]
+	run -0 grep -c '"info_rate":0.2' "$T/h"
+	if command -v mv-check >/dev/null; then
+		run -0 mv-check -q "$T/h"
+	fi
+	run -2 --separate-stderr mv-exec --info-rate 2 /dev/null
+}

@@ -109,6 +109,7 @@ hist() {
 }
 
 @test "the EXAMPLES give the results the page describes" {
+	cd "$T"
 	hist >history.jsonl
 	mv-report history.jsonl >/dev/null
 	mv-check -q history.jsonl >verdict.json || true

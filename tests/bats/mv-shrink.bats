@@ -145,6 +145,7 @@ ops() { grep -c '"type":"invoke"' "$1"; }
 }
 
 @test "the EXAMPLES give the results the page describes" {
+	cd "$T"
 	stale >history.jsonl
 	mv-shrink history.jsonl >small.jsonl
 	mv-check small.jsonl >/dev/null || [ $? -eq 1 ]
@@ -155,4 +156,14 @@ ops() { grep -c '"type":"invoke"' "$1"; }
 
 @test "the examples of the page run" {
 	run_page_examples mv-shrink.1
+}
+
+@test "--check: a lost element of a set shrinks under the set check" {
+	cd "$T"
+	mv-gen -w set -k 1 -n 2000 -s 2 | mv-exec -s 2 --bug lost-write >h
+	run -1 --separate-stderr mv-check --check set h
+	mv-shrink --check set h >small
+	run -1 --separate-stderr mv-check --check set small
+	assert_output --partial '"anomaly":"lost"'
+	[ "$(ops small)" -le 4 ]
 }

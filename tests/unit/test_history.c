@@ -108,6 +108,21 @@ main(void)
 	    "last line without newline");
 	bad("{\"type\":\"ok\",\"process\":0,\"f\":\"read\"}\n",
 	    "t.jsonl:1: ok by process 0 without an invocation", "orphan");
+	OK(read_all("{\"type\":\"invoke\",\"process\":0,\"f\":\"read\","
+	            "\"ovc\":{\"ctl\":1,\"obs\":2,\"src\":\"etcd-n1.a:2379\","
+	            "\"lo\":1,\"hi\":1}}\n",
+	       0, &e, &n)
+	        == 0,
+	    "ovc.src may name a node");
+	bad("{\"type\":\"invoke\",\"process\":0,\"f\":\"read\","
+	    "\"ovc\":{\"ctl\":1,\"obs\":2,\"src\":\"a b\",\"lo\":1,"
+	    "\"hi\":1}}\n",
+	    "t.jsonl:1: \"ovc.src\" is not \"exec\" or a node name",
+	    "ovc.src with a space");
+	bad("{\"type\":\"invoke\",\"process\":0,\"f\":\"read\","
+	    "\"ovc\":{\"ctl\":1,\"obs\":2,\"src\":7,\"lo\":1,\"hi\":1}}\n",
+	    "t.jsonl:1: \"ovc.src\" is not \"exec\" or a node name",
+	    "ovc.src not a string");
 	bad("{\"type\":\"invoke\",\"process\":0,\"f\":\"read\"}\n"
 	    "{\"type\":\"invoke\",\"process\":0,\"f\":\"read\"}\n",
 	    "t.jsonl:2: process 0 invokes while its op at line 1", "double");
