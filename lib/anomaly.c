@@ -75,17 +75,27 @@ ev_of(const struct mv_kctx *k, size_t i)
 }
 
 const char *
-mv_anomaly_value(const struct mv_kctx *k, size_t i)
+mv_anomaly_raw_value(const struct mv_kctx *k, size_t i)
 {
 	const struct mv_kop *o = &k->op[i];
-	const char *v;
+	const char *r = o->ret != MV_NOPOS ? k->h->ev[o->ret].value : NULL;
 
-	if (o->mop.f == MV_MOP_READ) {
-		v = o->ret != MV_NOPOS ? k->h->ev[o->ret].value : NULL;
-		return v ? v : "unknown";
-	}
-	v = k->h->ev[o->inv].value;
-	return v ? v : "null";
+	/* What a read or dequeue returned, what a transaction's reads saw. */
+	if (o->mop.f == MV_MOP_READ)
+		return r;
+	if ((o->mop.f == MV_MOP_DEQUEUE || o->mop.f == MV_MOP_TXN) && r)
+		return r;
+	return k->h->ev[o->inv].value;
+}
+
+const char *
+mv_anomaly_value(const struct mv_kctx *k, size_t i)
+{
+	const char *v = mv_anomaly_raw_value(k, i);
+
+	if (v == NULL)
+		return k->op[i].mop.f == MV_MOP_READ ? "unknown" : "null";
+	return v;
 }
 
 void

@@ -60,5 +60,7 @@ void mv_anomaly_classify(struct mv_kctx *k, size_t stuck, const uint32_t *next,
 void mv_anomaly_describe(const struct mv_kctx *k, size_t i, struct mv_buf *b);
 /* The raw JSON value op i is about: a read's result, a write's argument. */
 const char *mv_anomaly_value(const struct mv_kctx *k, size_t i);
+/* The same as raw JSON text, or NULL when there is none. */
+const char *mv_anomaly_raw_value(const struct mv_kctx *k, size_t i);
 
 #endif

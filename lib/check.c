@@ -716,13 +716,8 @@ add_op_json(struct mv_buf *b, const struct mv_kctx *k, size_t i)
 	const struct mv_kop *o = &k->op[i];
 	size_t pos = o->ret != MV_NOPOS ? o->ret : o->inv;
 	const struct mv_event *ev = &k->h->ev[pos];
-	const char *v =
-	    o->mop.f == MV_MOP_READ ? ev->value : k->h->ev[o->inv].value;
+	const char *v = mv_anomaly_raw_value(k, i);
 
-	/* What a dequeue returned, what a transaction's reads saw. */
-	if ((o->mop.f == MV_MOP_DEQUEUE || o->mop.f == MV_MOP_TXN)
-	    && o->ret != MV_NOPOS && ev->value)
-		v = ev->value;
 	mv_buf_addf(b, "{\"index\":%lld,\"line\":%zu,\"process\":%lld,",
 	    (long long)(ev->index >= 0 ? ev->index : (int64_t)pos), ev->line,
 	    (long long)ev->process);
@@ -779,8 +774,9 @@ invalid_verdict(struct ctx *c, struct mv_kctx *k, struct mv_finding *f,
 	mv_buf_addf(&v->json, "],\"prefix\":%zu,\"why\":", r->depth);
 	mv_buf_add_jstr(&v->json, f->why.p, f->why.len);
 	mv_buf_reset(&v->human);
-	mv_buf_addf(&v->human, "invalid: %s on key %s: %s", f->anomaly, k->key,
-	    f->why.p);
+	/* A history without keys is one object: no "on key" then. */
+	mv_buf_addf(&v->human, "invalid: %s%s%s: %s", f->anomaly,
+	    k->key[0] ? " on key " : "", k->key, f->why.p);
 	/* The prefix is a longest one only when the search finished. */
 	if (r->status == MV_WGL_INVALID)
 		mv_explain_invalid(k, l->prefix, r->nprefix, l->next, l->nnext,
@@ -821,10 +817,11 @@ final_verdict(struct ctx *c, struct mv_verdict *v)
 	mv_buf_addf(&v->json, ",\"why\":\"%s limit reached\"", what);
 	add_stats(c, &v->json);
 	mv_buf_addf(&v->human,
-	    "unknown: %s limit reached on key %s (%zu of %zu keys checked, "
+	    "unknown: %s limit reached%s%s (%zu of %zu keys checked, "
 	    "%llu steps, memo %zu bytes, longest prefix %zu ops)",
-	    what, c->budget_key, c->keys_done, c->nkeys,
-	    (unsigned long long)c->steps, c->memo_peak, c->depth);
+	    what, c->budget_key[0] ? " on key " : "", c->budget_key,
+	    c->keys_done, c->nkeys, (unsigned long long)c->steps, c->memo_peak,
+	    c->depth);
 }
 
 /* Reports progress to the caller, at most every half second. */
@@ -1018,8 +1015,8 @@ whole_checks(struct ctx *c, struct mv_verdict *v)
 		for (i = 0; i < f.nev; i++)
 			v->ops[v->nops++] = f.ev[i];
 		mv_buf_reset(&v->human);
-		mv_buf_addf(&v->human, "invalid: %s on key %s: %s", f.anomaly,
-		    f.key, f.why.p);
+		mv_buf_addf(&v->human, "invalid: %s%s%s: %s", f.anomaly,
+		    f.key[0] ? " on key " : "", f.key, f.why.p);
 	}
 	mv_hfinding_release(&f);
 	return rc;

@@ -34,8 +34,7 @@ mv_explain_op_json(struct mv_buf *b, const struct mv_kctx *k, size_t i)
 	const struct mv_kop *o = &k->op[i];
 	size_t pos = o->ret != MV_NOPOS ? o->ret : o->inv;
 	const struct mv_event *ev = &k->h->ev[pos];
-	const char *v =
-	    o->mop.f == MV_MOP_READ ? ev->value : k->h->ev[o->inv].value;
+	const char *v = mv_anomaly_raw_value(k, i);
 
 	mv_buf_addf(b, "{\"index\":%lld,\"line\":%zu,\"process\":%lld,",
 	    (long long)(ev->index >= 0 ? ev->index : (int64_t)pos), ev->line,
@@ -68,6 +67,9 @@ mv_explain_state(struct mv_buf *b, const struct mv_kctx *k, uint64_t s)
 	size_t n;
 	const char *p;
 
+	/* Multi-register, mutex and queues render themselves. */
+	if (mv_model_state_json(k->m, s, b) == 0)
+		return;
 	switch (mv_model_kind(k->m)) {
 	case MV_MODEL_COUNTER: mv_buf_addi(b, (int64_t)s); break;
 	case MV_MODEL_KV:
