@@ -137,9 +137,15 @@ static int
 read_more(struct mv_reader *r, struct mv_err *e)
 {
 	size_t want = r->cap - r->len - 1;
-	int fd = fileno(r->f);
+	int fd;
 	ssize_t got;
 
+	/* A reader without a file reads only what mv_reader_unread gave. */
+	if (r->f == NULL) {
+		r->eof = 1;
+		return 0;
+	}
+	fd = fileno(r->f);
 	if (fd < 0) {
 		got = (ssize_t)fread(r->buf + r->len, 1, want, r->f);
 		if (got == 0 && ferror(r->f))

@@ -79,6 +79,11 @@ struct mv_reader;
  * and ascending when present, no completion without an invocation, no
  * double invocation, no invocation by a process whose op ended info.
  */
+/*
+ * f may be NULL: the reader then checks only the lines handed to it with
+ * mv_reader_unread (each ending in a newline), for a caller that does its
+ * own reading (mv-nemesis polls its input between timed faults).
+ */
 struct mv_reader *mv_reader_new(FILE *f, const char *name, unsigned flags);
 /* Bytes p[0..n) come before the rest of f (already read from it). */
 void mv_reader_unread(struct mv_reader *r, const char *p, size_t n);

@@ -242,6 +242,8 @@ struct run {
 	int eof, held; /* held: line waits for its "at" */
 	int64_t due;   /* of the held line, ns since start */
 	size_t lineno;
+	struct mv_reader *rd; /* checks each line as mv-exec would */
+	struct mv_event ev;
 	const char *active; /* the fault in force, or NULL */
 	int64_t undo_at, next_at;
 };
@@ -333,6 +335,13 @@ take_line(struct run *r, const char *s, size_t len)
 	const struct mv_jv *type, *at;
 
 	r->lineno++;
+	/* The strict reader's checks (types, UTF-8, duplicate members). */
+	mv_buf_reset(&r->line);
+	mv_buf_add(&r->line, s, len);
+	mv_buf_addc(&r->line, '\n');
+	mv_reader_unread(r->rd, r->line.p, r->line.len);
+	if (mv_reader_next(r->rd, &r->ev, &e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	if ((v = mv_jv_parse(s, len, &e)) == NULL || v->kind != MV_JOBJ)
 		errx(MV_EXIT_TROUBLE, "<stdin>:%zu: %s", r->lineno,
 		    v ? "not a JSON object" : e.msg);
@@ -357,6 +366,10 @@ next_line(struct run *r)
 	char *nl = memchr(r->in.p ? r->in.p : "", '\n', r->in.len);
 	size_t len;
 
+	/* As every reader: a line may not pass 64 MiB (mv-history(5)). */
+	if (nl == NULL && r->in.len > ((size_t)64 << 20))
+		errx(MV_EXIT_TROUBLE, "<stdin>:%zu: line longer than %zu bytes",
+		    r->lineno + 1, (size_t)64 << 20);
 	if (nl == NULL && !(r->eof && r->in.len > 0))
 		return 0;
 	len = nl ? (size_t)(nl - r->in.p) : r->in.len;
@@ -417,6 +430,8 @@ run(struct opts *o)
 	}
 	memset(&r, 0, sizeof(r));
 	r.o = o;
+	r.rd = mv_reader_new(NULL, "-", MV_RD_OPS);
+	mv_event_init(&r.ev);
 	mv_rng_seed(&r.rng, o->seed);
 	nem = mv_nemesis_new(o->cmd, o->pidfile, o->undo_log);
 	catch_signals();
@@ -445,6 +460,8 @@ run(struct opts *o)
 	mv_buf_release(&r.in);
 	mv_buf_release(&r.out);
 	mv_buf_release(&r.line);
+	mv_event_release(&r.ev);
+	mv_reader_free(r.rd);
 	if (got_signal) {
 		/* Die of the signal, as a filter should. */
 		signal(got_signal, SIG_DFL);

@@ -112,3 +112,44 @@ each_tool_rejects() {
 	[ "$output" -ge 4 ]
 	run -0 mv-check "$T/h"
 }
+
+# The pipeline's readers of op streams: mv-exec (file and stdin) and
+# mv-nemesis run (stdin), which must leave its target running.
+@test "op streams: mv-exec and mv-nemesis run reject each hostile line" {
+	local op='{"type":"op","f":"read","key":"r0"}' pid k w
+	local -a bad=('{"type":"op","f":"re' '{"type":"op",,}'
+	    '{"type":"op","f":7}' $'{"type":"op","f":"re\xc3\x28d"}'
+	    '{"type":"op","f":"read","f":"read"}')
+	local -a why=('invalid JSON: ' 'invalid JSON: ' '"f" is not a string'
+	    'invalid JSON: invalid UTF-8' 'duplicate member "f"')
+	sleep 60 &
+	pid=$!
+	for k in "${!bad[@]}"; do
+		w=${why[$k]}
+		printf '%s\n%s\n' "$op" "${bad[$k]}" >"$T/ops"
+		run -2 --separate-stderr mv-exec "$T/ops"
+		[[ $stderr == "mv-exec: $T/ops:2: $w"* ]] || fail "$stderr"
+		# shellcheck disable=SC2016 # the inner shell expands
+		run -2 --separate-stderr sh -c 'mv-exec <"$1" >/dev/null' _ "$T/ops"
+		[[ $stderr == "mv-exec: <stdin>:2: $w"* ]] || fail "$stderr"
+		# shellcheck disable=SC2016 # the inner shell expands
+		run -2 --separate-stderr sh -c \
+		    'mv-nemesis run --pid "$2" <"$1" >/dev/null' _ "$T/ops" "$pid"
+		[[ $stderr == "mv-nemesis: <stdin>:2: $w"* ]] ||
+			fail "$stderr"
+		[ "$(ps -o stat= -p "$pid" | cut -c1)" != T ] || fail "left stopped"
+	done
+	{
+		printf '{"type":"op","f":"read","value":"'
+		head -c 70000000 /dev/zero | tr '\0' a
+		printf '"}\n'
+	} >"$T/ops"
+	run -2 --separate-stderr mv-exec "$T/ops"
+	assert_equal "$stderr" "mv-exec: $T/ops:1: line longer than 67108864 bytes"
+	# shellcheck disable=SC2016 # the inner shell expands
+	run -2 --separate-stderr sh -c \
+	    'mv-nemesis run --pid "$2" <"$1" >/dev/null' _ "$T/ops" "$pid"
+	assert_equal "$stderr" \
+	    "mv-nemesis: <stdin>:1: line longer than 67108864 bytes"
+	kill "$pid"
+}
