@@ -75,9 +75,14 @@ hard() {
 	}'
 }
 hard 14 >"$tmp/hard14.jsonl"
-out=$(mv-check -q -m register "$tmp/hard14.jsonl") || true
-st=$(echo "$out" | jnum steps); sn=$(echo "$out" | jnum search_ns)
-echo "$st $sn" | awk '{ printf "  14 info writes, searched hard: %d steps, %.1f ns/step (target <= 30; %.2fx Porcupine 136)\n", $1, $2 / $1, ($2 / $1) / 136 }'
+# Best of 5: the machine is shared and noisy; the search is deterministic.
+sn=0
+for _ in 1 2 3 4 5; do
+	out=$(mv-check -q -m register "$tmp/hard14.jsonl") || true
+	st=$(echo "$out" | jnum steps); t=$(echo "$out" | jnum search_ns)
+	if [ "$sn" -eq 0 ] || [ "$t" -lt "$sn" ]; then sn=$t; fi
+done
+echo "$st $sn" | awk '{ printf "  14 info writes, searched hard (best of 5): %d steps, %.1f ns/step (target <= 30; %.2fx Porcupine 136)\n", $1, $2 / $1, ($2 / $1) / 136 }'
 
 echo "== mv-check: kv append, 1,712 ops, 50 processes, 10 keys"
 mv-gen -w kv -k 10 -n 1712 -s 1 | mv-exec -c 50 -s 1 >"$tmp/kv.jsonl"

@@ -14,6 +14,9 @@
  * invalid one (at odds of about 2^-100 for a billion entries), never the
  * reverse; in exchange an entry is 16 bytes whatever the history's length.
  */
+#include <sys/mman.h>
+
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,10 +24,17 @@
 #include "mv.h"
 #include "wgl.h"
 
+/*
+ * The memo: (k1, k2) pairs under linear probing from slot k2, at most
+ * half full.  Buckets of four pairs on one cache line, filled to three
+ * quarters, measured slower on the search bench/bench.sh times: the
+ * probe's miss is the cost either way, and its scan of a bucket adds to it.
+ */
 struct memo {
 	uint64_t *k; /* pairs; (0, 0) is empty */
 	size_t cap, n;
-	size_t first; /* the first capacity: small keys stay small */
+	size_t first;  /* the first capacity: small keys stay small */
+	size_t mapped; /* bytes mapped at k, 0 if from calloc */
 };
 
 struct srt {
@@ -52,28 +62,91 @@ srt_cmp(const void *a, const void *b)
 	return x->ent < y->ent ? -1 : x->ent > y->ent;
 }
 
+#define MEMO_HUGE ((size_t)2 << 20)
+
+/*
+ * Sets mm->k to a zeroed table of the given size.  Large tables come from
+ * mmap, whose pages are zero already (calloc would write them), aligned
+ * to 2 MB and marked for huge pages where the system has them: memo
+ * probes land at random over megabytes, and with 4 KB pages nearly every
+ * one would miss the TLB as well as the cache (a third of the time of
+ * the search bench/bench.sh times).
+ */
+static void
+memo_alloc(struct memo *mm, size_t bytes)
+{
+	char *p = MAP_FAILED, *a;
+	size_t over;
+
+	mm->mapped = 0;
+	if (bytes >= MEMO_HUGE)
+		p = mmap(NULL, bytes + MEMO_HUGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		mm->k = mv_xcalloc(bytes, 1);
+		return;
+	}
+	a = (char *)(((uintptr_t)p + MEMO_HUGE - 1)
+	    & ~(uintptr_t)(MEMO_HUGE - 1));
+	over = (size_t)(a - p);
+	if (over > 0)
+		munmap(p, over);
+	munmap(a + bytes, MEMO_HUGE - over);
+#ifdef MADV_HUGEPAGE
+	madvise(a, bytes, MADV_HUGEPAGE);
+#endif
+	mm->k = (uint64_t *)(void *)a;
+	mm->mapped = bytes;
+}
+
+static void
+memo_free(struct memo *mm)
+{
+	if (mm->mapped)
+		munmap(mm->k, mm->mapped);
+	else
+		free(mm->k);
+	mm->k = NULL;
+}
+
+/* Puts (k1, k2), not (0, 0), in the table; 1 if it was new, 0 if seen. */
+static inline int
+memo_put(uint64_t *k, size_t mask, uint64_t k1, uint64_t k2)
+{
+	size_t j = (size_t)(k2 & mask);
+
+	for (; k[2 * j] | k[2 * j + 1]; j = (j + 1) & mask)
+		if (k[2 * j] == k1 && k[2 * j + 1] == k2)
+			return 0;
+	k[2 * j] = k1;
+	k[2 * j + 1] = k2;
+	return 1;
+}
+
 /* Doubles the table; -1 if that would pass limit (0: none). */
 static int
 memo_grow(struct memo *mm, size_t limit, size_t other)
 {
 	size_t i, ncap = mm->cap ? mm->cap * 2 : mm->first;
-	uint64_t *old = mm->k;
+	struct memo old = *mm;
 
 	if (limit && ncap * 16 + mm->cap * 16 + other > limit)
 		return -1;
-	mm->k = mv_xcalloc(ncap * 2, sizeof(uint64_t));
-	for (i = 0; i < mm->cap; i++) {
+	memo_alloc(mm, ncap * 16);
+	for (i = 0; i < old.cap; i++) {
 		size_t j;
 
-		if ((old[2 * i] | old[2 * i + 1]) == 0)
+		/* No pair is in twice: only free slots need looking for. */
+		if ((old.k[2 * i] | old.k[2 * i + 1]) == 0)
 			continue;
-		j = (size_t)(old[2 * i + 1] & (ncap - 1));
+		j = (size_t)(old.k[2 * i + 1] & (ncap - 1));
 		while (mm->k[2 * j] | mm->k[2 * j + 1])
 			j = (j + 1) & (ncap - 1);
-		mm->k[2 * j] = old[2 * i];
-		mm->k[2 * j + 1] = old[2 * i + 1];
+		mm->k[2 * j] = old.k[2 * i];
+		mm->k[2 * j + 1] = old.k[2 * i + 1];
 	}
-	free(old);
+	if (old.k != NULL)
+		memo_free(&old);
 	mm->cap = ncap;
 	return 0;
 }
@@ -82,17 +155,19 @@ memo_grow(struct memo *mm, size_t limit, size_t other)
 static inline int
 memo_add(struct memo *mm, uint64_t k1, uint64_t k2)
 {
-	size_t mask = mm->cap - 1, j = (size_t)(k2 & mask);
-
 	if ((k1 | k2) == 0)
 		k1 = 1;
-	for (; mm->k[2 * j] | mm->k[2 * j + 1]; j = (j + 1) & mask)
-		if (mm->k[2 * j] == k1 && mm->k[2 * j + 1] == k2)
-			return 0;
-	mm->k[2 * j] = k1;
-	mm->k[2 * j + 1] = k2;
+	if (!memo_put(mm->k, mm->cap - 1, k1, k2))
+		return 0;
 	mm->n++;
 	return 1;
+}
+
+/* Whether the memo must grow before the next add. */
+static inline int
+memo_full(const struct memo *mm)
+{
+	return mm->n * 2 >= mm->cap;
 }
 
 static inline uint64_t
@@ -254,7 +329,7 @@ run(struct search *w, struct mv_wgl_res *res)
 			if (step(w, state, i, &ns)) {
 				k1 = h1 ^ w->z[2 * i];
 				k2 = h2 ^ w->z[2 * i + 1];
-				if (w->memo.n * 2 >= w->memo.cap
+				if (memo_full(&w->memo)
 				    && memo_grow(&w->memo, in->mem_limit,
 				        w->fixed + mv_model_bytes(w->m)))
 					return MV_WGL_MEMORY;
@@ -368,7 +443,8 @@ mv_wgl_check(
 		res->nprefix = res->depth;
 	res->bytes = w.memo.cap * 16 + w.fixed;
 	res->memo = w.memo.n;
-	free(w.memo.k);
+	if (w.memo.k != NULL)
+		memo_free(&w.memo);
 	free(w.next);
 	free(w.prev);
 	free(w.stk);
