@@ -306,45 +306,83 @@ set_pre(struct mv_kctx *k, struct mv_finding *f)
 	return hit;
 }
 
+/* Ok adds invoked before read i completed: ops[0..lo), summed. */
+static int64_t
+counter_upto(const struct mv_kctx *k, const int64_t *pre, size_t i)
+{
+	size_t lo, hi;
+
+	for (lo = i, hi = k->n; lo < hi;) {
+		size_t mid = (lo + hi) / 2;
+
+		if (k->op[mid].inv < k->op[i].ret)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return pre[lo];
+}
+
 /*
  * A counter read r returned less than the adds that completed before it
  * began.  If a later read saw every ok add begun before it completed, the
  * sum was whole again and r was stale.  Otherwise some add's effect is
- * gone for good: when a read that completed before r began had returned
- * more than r, the counter went down, so an applied add was overwritten
- * (lost-update); else an acknowledged add never counted (lost-write).
+ * gone for good: when a read r2 that no such whole read follows returned
+ * less than a read r1 that completed before r2 began, the counter went
+ * down, so an add that had been applied (r1 saw it) was overwritten
+ * (lost-update; *r1p and *r2p name the pair); else an acknowledged add
+ * never counted (lost-write).
  */
 static const char *
-counter_kind(const struct mv_kctx *k, size_t r)
+counter_kind(const struct mv_kctx *k, size_t r, size_t *r1p, size_t *r2p)
 {
 	int64_t *pre = mv_xmalloc((k->n + 1) * sizeof(*pre));
-	size_t i, lo, hi;
+	size_t *rd = mv_xmalloc((k->n + 1) * sizeof(*rd)), nr = 0;
+	size_t i, p, top = MV_NOPOS, whole = 0;
 	const char *kind = NULL;
 
+	*r1p = *r2p = MV_NOPOS;
 	pre[0] = 0;
 	for (i = 0; i < k->n; i++)
 		pre[i + 1] =
 		    pre[i] + (is_ok(k, i, MV_MOP_ADD) ? k->op[i].mop.a : 0);
-	for (i = r + 1; i < k->n && kind == NULL; i++) {
-		if (!is_ok(k, i, MV_MOP_READ) || k->op[i].inv < k->op[r].ret)
-			continue;
-		/* Ok adds invoked before read i completed: ops[0..lo). */
-		for (lo = i, hi = k->n; lo < hi;) {
-			size_t mid = (lo + hi) / 2;
-
-			if (k->op[mid].inv < k->op[i].ret)
-				lo = mid + 1;
-			else
-				hi = mid;
+	/* whole: 1 + the latest invocation of a read that saw it all. */
+	for (i = 0; i < k->n; i++)
+		if (is_ok(k, i, MV_MOP_READ)) {
+			rd[nr++] = i;
+			if (k->op[i].mop.a >= counter_upto(k, pre, i)
+			    && k->op[i].inv + 1 > whole)
+				whole = k->op[i].inv + 1;
 		}
-		if (k->op[i].mop.a >= pre[lo])
-			kind = "stale-read";
-	}
-	for (i = 0; i < r && kind == NULL; i++)
-		if (is_ok(k, i, MV_MOP_READ) && k->op[i].ret < k->op[r].inv
-		    && k->op[i].mop.a > k->op[r].mop.a)
+	if (whole > k->op[r].ret + 1)
+		kind = "stale-read";
+	/* The earliest read below one completed before it began, with no
+	 * whole read after it; top: the highest read completed so far. */
+	if (kind == NULL) {
+		size_t *byret = mv_xmalloc((nr + 1) * sizeof(*byret));
+
+		memcpy(byret, rd, nr * sizeof(*rd));
+		sort_ops(k, byret, nr, BY_RET);
+		for (i = 0, p = 0; i < nr && kind == NULL; i++) {
+			size_t b = rd[i];
+
+			for (; p < nr && k->op[byret[p]].ret < k->op[b].inv;
+			     p++)
+				if (top == MV_NOPOS
+				    || k->op[byret[p]].mop.a > k->op[top].mop.a)
+					top = byret[p];
+			if (top == MV_NOPOS
+			    || k->op[b].mop.a >= k->op[top].mop.a
+			    || whole > k->op[b].ret + 1)
+				continue;
 			kind = "lost-update";
+			*r1p = top;
+			*r2p = b;
+		}
+		free(byret);
+	}
 	free(pre);
+	free(rd);
 	return kind ? kind : "lost-write";
 }
 
@@ -396,7 +434,22 @@ counter_pre(struct mv_kctx *k, struct mv_finding *f)
 			if (k->op[j].mop.f == MV_MOP_ADD)
 				hi += k->op[j].mop.a;
 		if (v < lo[lo_n]) {
-			found(f, counter_kind(k, i), ok[lo_n - 1], i);
+			size_t r1, r2;
+			const char *kind = counter_kind(k, i, &r1, &r2);
+
+			if (r1 != MV_NOPOS) {
+				found(f, kind, r1, r2);
+				describe_read(k, r2, &f->why);
+				mv_buf_adds(&f->why, " after ");
+				describe_read(k, r1, &f->why);
+				mv_buf_adds(&f->why,
+				    " completed, and no later read saw every "
+				    "add: adds are not negative, so an applied "
+				    "add was overwritten");
+				hit = 1;
+				break;
+			}
+			found(f, kind, ok[lo_n - 1], i);
 			describe_read(k, i, &f->why);
 			mv_buf_addf(&f->why,
 			    " but adds completed before it total %lld (the "
@@ -853,6 +906,8 @@ struct kvt {
 	uint32_t *slot;     /* suffix hash table of op + 1 */
 	unsigned char *amb; /* per op: another append wrote its suffix */
 	size_t mask;
+	uint32_t *pslot; /* put hash table of op + 1, by text, mask too */
+	size_t *pmax;    /* latest completion of a put in op[0..i), or 0 */
 };
 
 static uint64_t
@@ -930,7 +985,26 @@ kv_index(const struct mv_kctx *k, struct kvt *t, int c)
 		cap *= 2;
 	t->mask = cap - 1;
 	t->slot = mv_xcalloc(cap, sizeof(*t->slot));
+	t->pslot = mv_xcalloc(cap, sizeof(*t->pslot));
+	t->pmax = mv_xmalloc((k->n + 1) * sizeof(*t->pmax));
 	t->amb = mv_xcalloc(k->n + 1, 1);
+	/* An open put's completion is MV_NOPOS: the latest of all. */
+	t->pmax[0] = 0;
+	for (i = 0; i < k->n; i++)
+		t->pmax[i + 1] =
+		    k->op[i].mop.f == MV_MOP_WRITE && k->op[i].ret > t->pmax[i]
+		    ? k->op[i].ret
+		    : t->pmax[i];
+	/* Every put, so that finding those of a text costs no scan. */
+	for (i = 0; i < k->n; i++) {
+		if (k->op[i].mop.f != MV_MOP_WRITE)
+			continue;
+		s = kv_str(k, k->op[i].mop.a, &n);
+		for (j = kv_hash(s, n) & t->mask; t->pslot[j];
+		     j = (j + 1) & t->mask)
+			;
+		t->pslot[j] = (uint32_t)i + 1;
+	}
 	for (i = 0; i < k->n; i++) {
 		if (k->op[i].mop.f != MV_MOP_APPEND)
 			continue;
@@ -989,7 +1063,31 @@ kv_free(struct kvt *t)
 	free(t->r);
 	free(t->tok);
 	free(t->slot);
+	free(t->pslot);
+	free(t->pmax);
 	free(t->amb);
+}
+
+/*
+ * The next put of the text s[0..n) from probe position *j on (start at
+ * kv_hash(s, n) & t->mask), or MV_NOPOS when there is no other.
+ */
+static size_t
+kv_put_next(const struct mv_kctx *k, const struct kvt *t, const char *s,
+    size_t n, size_t *j)
+{
+	size_t i, m;
+	const char *p;
+
+	for (; t->pslot[*j]; *j = (*j + 1) & t->mask) {
+		i = t->pslot[*j] - 1;
+		p = kv_str(k, k->op[i].mop.a, &m);
+		if (m == n && (n == 0 || memcmp(p, s, n) == 0)) {
+			*j = (*j + 1) & t->mask;
+			return i;
+		}
+	}
+	return MV_NOPOS;
 }
 
 static int
@@ -1001,18 +1099,13 @@ kv_same_base(const struct kvr *a, const struct kvr *b)
 
 /* The put that wrote base of r (the latest-completing one), or NOPOS. */
 static size_t
-kv_base_put(const struct mv_kctx *k, const struct kvr *r, size_t *first_ret)
+kv_base_put(const struct mv_kctx *k, const struct kvt *t, const struct kvr *r,
+    size_t *first_ret)
 {
-	size_t i, n, who = MV_NOPOS;
-	const char *p;
+	size_t i, who = MV_NOPOS, j = kv_hash(r->s, r->blen) & t->mask;
 
 	*first_ret = MV_NOPOS;
-	for (i = 0; i < k->n; i++) {
-		if (k->op[i].mop.f != MV_MOP_WRITE)
-			continue;
-		p = kv_str(k, k->op[i].mop.a, &n);
-		if (n != r->blen || (n && memcmp(p, r->s, n) != 0))
-			continue;
+	while ((i = kv_put_next(k, t, r->s, r->blen, &j)) != MV_NOPOS) {
 		if (k->op[i].status != MV_OK)
 			return MV_NOPOS; /* an info put could be anywhere */
 		if (*first_ret == MV_NOPOS || k->op[i].ret > *first_ret)
@@ -1070,16 +1163,81 @@ kv_dup(const struct mv_kctx *k, const struct kvt *t, struct mv_finding *f)
 	return hit;
 }
 
+/* Whether at most one put wrote r's base (none when it is empty). */
+static int
+kv_base_once(const struct mv_kctx *k, const struct kvt *t, const struct kvr *r)
+{
+	size_t w = 0, j = kv_hash(r->s, r->blen) & t->mask;
+
+	while (kv_put_next(k, t, r->s, r->blen, &j) != MV_NOPOS)
+		w++;
+	return w <= (r->blen > 0);
+}
+
 /*
- * Each read against the read that completed last before it began: a
- * shorter list of the same appends is a stale read; a list that drops an
- * append the other showed and has another in its place is a lost update.
+ * Reads a and b of the same base: when a completed before b began (rt),
+ * b showing fewer of the same appends is a stale read.  Whatever their
+ * order, b dropping an append a showed and having another in its place
+ * is a lost update: between puts the states form a chain, each the one
+ * before plus a suffix, so two reads can only diverge when an append was
+ * applied to a state without the other's suffix.  Overlapping reads are
+ * compared only when one put wrote their base, so no put of the same
+ * text could have started the chain again.
+ */
+static int
+kv_pair(const struct mv_kctx *k, const struct kvt *t, const struct kvr *a,
+    const struct kvr *b, int rt, struct mv_finding *f)
+{
+	size_t m, la, lb;
+
+	if (!kv_same_base(a, b))
+		return 0;
+	for (m = 0; m < a->ntok && m < b->ntok
+	     && t->tok[a->tok + m] == t->tok[b->tok + m];
+	     m++)
+		;
+	if (rt && m == b->ntok && m < a->ntok) {
+		found(f, "stale-read", a->op, b->op);
+		kv_say_read(k, b->op, &f->why);
+		mv_buf_adds(&f->why, ", older than what ");
+		kv_say_read(k, a->op, &f->why);
+		mv_buf_adds(&f->why, " before it began");
+		return 1;
+	}
+	if (m >= a->ntok || m >= b->ntok || t->tok[a->tok + m] == UINT32_MAX
+	    || t->tok[b->tok + m] == UINT32_MAX
+	    || kv_has(t, b, t->tok[a->tok + m])
+	    || (!rt && !kv_base_once(k, t, b)))
+		return 0;
+	la = t->tok[a->tok + m];
+	lb = t->tok[b->tok + m];
+	found(f, "lost-update", la, lb);
+	f->op[f->nop++] = a->op;
+	f->op[f->nop++] = b->op;
+	kv_say_read(k, b->op, &f->why);
+	mv_buf_adds(&f->why, " has ");
+	mv_anomaly_describe(k, lb, &f->why);
+	mv_buf_adds(&f->why, " where ");
+	kv_say_read(k, a->op, &f->why);
+	mv_buf_adds(&f->why,
+	    rt ? ", which completed before it began, had "
+	       : ", from the same put, had ");
+	mv_anomaly_describe(k, la, &f->why);
+	mv_buf_adds(&f->why,
+	    ": an append was applied to a state "
+	    "without the other");
+	return 1;
+}
+
+/*
+ * Each read against the read that completed last before it began, and
+ * against the read invoked just before it.
  */
 static int
 kv_pairs(const struct mv_kctx *k, const struct kvt *t, struct mv_finding *f)
 {
 	size_t *byret = mv_xmalloc((t->nr + 1) * sizeof(*byret)), i, p = 0;
-	size_t r1 = MV_NOPOS, m, j;
+	size_t r1 = MV_NOPOS, j;
 	int hit = 0;
 
 	for (i = 0; i < t->nr; i++)
@@ -1096,49 +1254,15 @@ kv_pairs(const struct mv_kctx *k, const struct kvt *t, struct mv_finding *f)
 		byret[j] = x;
 	}
 	for (i = 0; i < t->nr && !hit; i++) {
-		const struct kvr *b = &t->r[i], *a;
+		const struct kvr *b = &t->r[i];
 
 		while (p < t->nr
 		    && k->op[t->r[byret[p]].op].ret < k->op[b->op].inv)
 			r1 = byret[p++];
-		if (r1 == MV_NOPOS)
-			continue;
-		a = &t->r[r1];
-		if (!kv_same_base(a, b))
-			continue;
-		for (m = 0; m < a->ntok && m < b->ntok
-		     && t->tok[a->tok + m] == t->tok[b->tok + m];
-		     m++)
-			;
-		if (m == b->ntok && m < a->ntok) {
-			found(f, "stale-read", a->op, b->op);
-			kv_say_read(k, b->op, &f->why);
-			mv_buf_adds(&f->why, ", older than what ");
-			kv_say_read(k, a->op, &f->why);
-			mv_buf_adds(&f->why, " before it began");
-			hit = 1;
-		} else if (m < a->ntok && m < b->ntok
-		    && t->tok[a->tok + m] != UINT32_MAX
-		    && t->tok[b->tok + m] != UINT32_MAX
-		    && !kv_has(t, b, t->tok[a->tok + m])) {
-			size_t la = t->tok[a->tok + m], lb = t->tok[b->tok + m];
-
-			found(f, "lost-update", la, lb);
-			f->op[f->nop++] = a->op;
-			f->op[f->nop++] = b->op;
-			kv_say_read(k, b->op, &f->why);
-			mv_buf_adds(&f->why, " has ");
-			mv_anomaly_describe(k, lb, &f->why);
-			mv_buf_adds(&f->why, " where ");
-			kv_say_read(k, a->op, &f->why);
-			mv_buf_adds(
-			    &f->why, ", which completed before it began, had ");
-			mv_anomaly_describe(k, la, &f->why);
-			mv_buf_adds(&f->why,
-			    ": an append was applied to a state "
-			    "without the other");
-			hit = 1;
-		}
+		if (r1 != MV_NOPOS)
+			hit = kv_pair(k, t, &t->r[r1], b, 1, f);
+		if (!hit && i > 0 && i - 1 != r1)
+			hit = kv_pair(k, t, &t->r[i - 1], b, 0, f);
 	}
 	free(byret);
 	return hit;
@@ -1146,45 +1270,46 @@ kv_pairs(const struct mv_kctx *k, const struct kvt *t, struct mv_finding *f)
 
 /* Whether a put may take effect within [from, to] (overlaps it). */
 static int
-kv_put_within(const struct mv_kctx *k, size_t from, size_t to)
+kv_put_within(
+    const struct mv_kctx *k, const struct kvt *t, size_t from, size_t to)
 {
-	size_t i;
+	size_t lo = 0, hi = k->n;
 
-	for (i = 0; i < k->n && k->op[i].inv <= to; i++)
-		if (k->op[i].mop.f == MV_MOP_WRITE && k->op[i].ret >= from)
-			return 1;
-	return 0;
+	/* Ops are in invocation order: those begun by to are op[0..lo). */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (k->op[mid].inv <= to)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return t->pmax[lo] >= from;
 }
 
 /*
  * An ok append whose suffix no read shows, while a read begun after it
- * completed shows an append begun after that, with no put in between; or
- * an ok put no read starts from, while a read begun after it completed
- * starts from a put that completed before it began.
+ * completed shows only appends begun before it (with later, also appends
+ * begun after it), with no put in between; or an ok put no read starts
+ * from, while a read begun after it completed starts from a put that
+ * completed before it began.
  */
 static int
-kv_lost(
-    const struct mv_kctx *k, const struct kvt *t, int lu, struct mv_finding *f)
+kv_lost(const struct mv_kctx *k, const struct kvt *t, int later,
+    struct mv_finding *f)
 {
 	unsigned char *seen = mv_xcalloc(k->n + 1, 1);
 	size_t i, j, q, best = MV_NOPOS, bw = 0, fr;
-	const char *p;
 	int kind = 0;
 
 	for (i = 0; i < t->nr; i++) {
 		for (j = 0; j < t->r[i].ntok; j++)
 			if (t->tok[t->r[i].tok + j] != UINT32_MAX)
 				seen[t->tok[t->r[i].tok + j]] = 1;
-		for (j = 0; j < k->n; j++) {
-			size_t n;
-
-			if (k->op[j].mop.f != MV_MOP_WRITE)
-				continue;
-			p = kv_str(k, k->op[j].mop.a, &n);
-			if (n == t->r[i].blen
-			    && (n == 0 || memcmp(p, t->r[i].s, n) == 0))
-				seen[j] = 1;
-		}
+		j = kv_hash(t->r[i].s, t->r[i].blen) & t->mask;
+		while ((q = kv_put_next(k, t, t->r[i].s, t->r[i].blen, &j))
+		    != MV_NOPOS)
+			seen[q] = 1;
 	}
 	for (i = 0; i < k->n; i++) {
 		if (k->op[i].status != MV_OK || seen[i]
@@ -1201,28 +1326,29 @@ kv_lost(
 				continue;
 			if (k->op[i].mop.f == MV_MOP_WRITE) {
 				hit = r->s != NULL
-				    && kv_base_put(k, r, &fr) != MV_NOPOS
+				    && kv_base_put(k, t, r, &fr) != MV_NOPOS
 				    && fr < k->op[i].inv;
 			} else {
 				/* Shows only appends begun before i and
 				 * no put since: the state before i. */
 				hit = !kv_put_within(
-				    k, k->op[i].inv, k->op[r->op].ret);
+				    k, t, k->op[i].inv, k->op[r->op].ret);
 				for (q = 0; q < r->ntok && hit; q++) {
 					uint32_t b = t->tok[r->tok + q];
 
 					hit = b != UINT32_MAX
 					    && k->op[b].inv < k->op[i].inv;
 				}
-				/* A later append on the state before i: i's
-				 * effect was overwritten. */
-				for (q = 0; q < r->ntok && !hit && lu; q++) {
+				/* A later append on the state before i: as no
+				 * read shows i, nothing says it was ever
+				 * applied, so this too is a lost write. */
+				for (q = 0; q < r->ntok && !hit && later; q++) {
 					uint32_t b = t->tok[r->tok + q];
 
 					if (b != UINT32_MAX
 					    && k->op[b].inv > k->op[i].inv
-					    && !kv_put_within(k, k->op[i].inv,
-					        k->op[r->op].ret))
+					    && !kv_put_within(k, t,
+					        k->op[i].inv, k->op[r->op].ret))
 						hit = 2;
 				}
 			}
@@ -1237,14 +1363,13 @@ kv_lost(
 	free(seen);
 	if (best == MV_NOPOS)
 		return 0;
-	found(f, kind == 2 ? "lost-update" : "lost-write", bw, best);
+	found(f, "lost-write", bw, best);
 	mv_anomaly_describe(k, bw, &f->why);
 	mv_buf_addf(&f->why, " of %s completed but no read shows it; ",
 	    mv_anomaly_value(k, bw));
 	kv_say_read(k, best, &f->why);
 	mv_buf_adds(&f->why,
-	    kind == 2 ? " after it, with a later append applied to the "
-	                "state before it"
+	    kind == 2 ? " after it, with later appends but without it"
 	              : " after it, still showing the state before it");
 	return 1;
 }
@@ -1265,12 +1390,12 @@ kv_stale_base(
 
 	for (i = 0; i < t->nr; i++)
 		if (t->r[i].s
-		    && (q = kv_base_put(k, &t->r[i], &fr)) != MV_NOPOS)
+		    && (q = kv_base_put(k, t, &t->r[i], &fr)) != MV_NOPOS)
 			seen[q] = 1;
 	for (i = 0; i < t->nr && !hit; i++) {
 		const struct kvr *r = &t->r[i];
 
-		if (r->s == NULL || (q = kv_base_put(k, r, &fr)) == MV_NOPOS)
+		if (r->s == NULL || (q = kv_base_put(k, t, r, &fr)) == MV_NOPOS)
 			continue;
 		for (j = 0; j < k->n && k->op[j].inv < k->op[r->op].inv; j++) {
 			if (!seen[j] || k->op[j].inv <= fr
@@ -1334,8 +1459,8 @@ kv_classify(struct mv_kctx *k, struct mv_finding *f)
 		hit |= keep_earliest(f, &u, hit);
 	if (kv_stale_base(k, &t, &u))
 		hit |= keep_earliest(f, &u, hit);
-	/* Clean evidence of a lost write first; an append overwritten by
-	 * a later one only when no read shows the write simply missing. */
+	/* A read showing the state before the write first; one showing
+	 * later appends on it only when there is none. */
 	if (kv_lost(k, &t, 0, &u) || kv_lost(k, &t, 1, &u))
 		hit |= keep_earliest(f, &u, hit);
 	mv_buf_release(&u.why);
@@ -1388,13 +1513,27 @@ sole_read(const struct mv_kctx *k, size_t c)
 	return r;
 }
 
+/* Whether an ok read of x began after position pos. */
+static int
+read_after(const struct mv_kctx *k, int64_t x, size_t pos)
+{
+	size_t i;
+
+	for (i = k->n; i-- > 0 && k->op[i].inv > pos;)
+		if (is_ok(k, i, MV_MOP_READ) && k->op[i].mop.a == x)
+			return 1;
+	return 0;
+}
+
 /*
  * An ok cas from a to b, the only op writing b, whose b a read returned
  * after a write W of another value completed: the cas took effect after
  * W, yet every write of a completed before W began, so a was no longer in
  * place.  W's value was read, so W did take effect: the cas compared
  * against a stale state and W's update is lost.  Without o, W need not
- * have been read (the last resort before "nonlinearizable").
+ * have been read (the last resort before "nonlinearizable").  Not when a
+ * read of W's value began after the cas completed: then W came after the
+ * cas, and the read of b is the stale one.
  */
 static int
 cas_late(struct mv_kctx *k, const struct obs *o, struct mv_finding *f)
@@ -1443,7 +1582,8 @@ cas_late(struct mv_kctx *k, const struct obs *o, struct mv_finding *f)
 			    || (o && !observed(o, x))
 			    || k->op[w].ret >= k->op[r].inv
 			    || k->op[w].inv <= last
-			    || k->op[c].ret < k->op[w].inv)
+			    || k->op[c].ret < k->op[w].inv
+			    || read_after(k, x, k->op[c].ret))
 				continue;
 			found(f, "lost-update", c, w);
 			f->op[f->nop++] = r;

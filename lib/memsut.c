@@ -32,6 +32,9 @@ struct skey {
 	int64_t old[OLD];
 	int oldhas[OLD];
 	int nold;
+	int seen;                   /* a read returned the current state */
+	int oldseen[OLD];           /* a read returned old[i] */
+	int lastapp;                /* kv: the last mutation was an append */
 	struct mv_buf s, olds[OLD]; /* kv, escaped JSON without quotes */
 	int64_t *sorted, *ins;      /* set: sorted, and in insertion order */
 	size_t n, cap;
@@ -401,7 +404,9 @@ push_old(struct mv_memsut *s, struct skey *k)
 	for (i = OLD - 1; i > 0; i--) {
 		k->old[i] = k->old[i - 1];
 		k->oldhas[i] = k->oldhas[i - 1];
+		k->oldseen[i] = k->oldseen[i - 1];
 	}
+	k->oldseen[0] = k->seen;
 	k->old[0] = k->v;
 	k->oldhas[0] = k->has;
 	if (s->keep_old_strings && s->workload == MV_W_KV) {
@@ -414,6 +419,7 @@ push_old(struct mv_memsut *s, struct skey *k)
 	}
 	if (k->nold < OLD)
 		k->nold++;
+	k->seen = 0;
 	s->version++;
 }
 
@@ -430,14 +436,26 @@ read_scalar(struct mv_memsut *s, struct skey *k, struct mv_memsut_op *op)
 	int64_t v = k->v;
 	int has = k->has;
 	const struct mv_buf *str = &k->s;
+	int j = -1, i;
 
+	/*
+	 * stale-read: an earlier state, but only one that a read saw
+	 * replaced (a read returned a state after it): a state nobody saw
+	 * replaced looks the same as one whose later writes were all lost.
+	 */
 	if (k->nold > 0 && bug(s, MV_BUG_STALE_READ)) {
-		int j = (int)mv_rng_below(&s->rng, (uint64_t)k->nold);
-
+		j = (int)mv_rng_below(&s->rng, (uint64_t)k->nold);
+		for (i = 0; i < j && !k->oldseen[i]; i++)
+			;
+		if (i == j && !k->seen)
+			j = -1;
+	}
+	if (j >= 0) {
 		v = k->old[j];
 		has = k->oldhas[j];
 		str = &k->olds[j];
-	}
+	} else
+		k->seen = 1;
 	op->has_value = 1;
 	if (s->workload == MV_W_COUNTER)
 		mv_buf_addi(&op->res_value, v);
@@ -511,11 +529,19 @@ apply_mutation(struct mv_memsut *s, struct skey *k, struct mv_memsut_op *op)
 	if (op->f == MV_SOP_CAS) {
 		int hit = k->has && k->v == op->a;
 
-		/* lost-update: compares with an earlier value too. */
+		/*
+		 * lost-update: compares with an earlier value too, when
+		 * reads returned every state since: the history then shows
+		 * the writes of those states overwritten, not lost.
+		 */
 		if (!hit && k->nold > 0 && bug(s, MV_BUG_LOST_UPDATE)) {
-			int j = (int)mv_rng_below(&s->rng, (uint64_t)k->nold);
+			int j;
 
-			hit = k->oldhas[j] && k->old[j] == op->a;
+			for (j = 0; j < k->nold && !hit; j++) {
+				if (!(j == 0 ? k->seen : k->oldseen[j - 1]))
+					break;
+				hit = k->oldhas[j] && k->old[j] == op->a;
+			}
 		}
 		if (!hit) {
 			op->res_type = MV_FAIL;
@@ -532,10 +558,21 @@ apply_mutation(struct mv_memsut *s, struct skey *k, struct mv_memsut_op *op)
 	}
 	if (op->f == MV_SOP_ADD) {
 		int64_t base = k->v;
+		int j;
 
-		/* lost-update: read-modify-write on an earlier value. */
-		if (k->nold > 0 && bug(s, MV_BUG_LOST_UPDATE))
-			base = k->old[0];
+		/*
+		 * lost-update: read-modify-write on an earlier value, lower
+		 * than the current one after the add, and only once a read
+		 * returned the current one: the counter then goes down, so
+		 * the history shows an applied add overwritten, which a
+		 * lost write could never do.
+		 */
+		if (k->seen && k->nold > 0 && bug(s, MV_BUG_LOST_UPDATE))
+			for (j = 0; j < k->nold; j++)
+				if (k->old[j] + op->a < k->v) {
+					base = k->old[j];
+					break;
+				}
 		push_old(s, k);
 		k->v = base + op->a;
 		return;
@@ -543,7 +580,14 @@ apply_mutation(struct mv_memsut *s, struct skey *k, struct mv_memsut_op *op)
 	if (op->f == MV_SOP_APPEND) {
 		int dup = bug(s, MV_BUG_DUPLICATE_APPEND);
 
-		if (k->nold > 0 && s->keep_old_strings
+		/*
+		 * lost-update: on the state before the last append, once a
+		 * read returned the state after it.  The history then shows
+		 * that append's suffix replaced by this one's, which no
+		 * stale read or lost write can produce (a put would leave
+		 * no trace of the order).
+		 */
+		if (k->seen && k->lastapp && k->nold > 0 && s->keep_old_strings
 		    && bug(s, MV_BUG_LOST_UPDATE)) {
 			struct mv_buf t = k->olds[0];
 
@@ -557,10 +601,12 @@ apply_mutation(struct mv_memsut *s, struct skey *k, struct mv_memsut_op *op)
 			mv_buf_add(
 			    &k->s, op->str.p ? op->str.p : "", op->str.len);
 		k->has = 1;
+		k->lastapp = 1;
 		return;
 	}
 	push_old(s, k);
 	k->has = 1;
+	k->lastapp = 0;
 	if (s->workload == MV_W_KV) {
 		mv_buf_reset(&k->s);
 		mv_buf_add(&k->s, op->str.p ? op->str.p : "", op->str.len);

@@ -637,7 +637,8 @@ bug() {
 	for wb in register:stale-read register:lost-write \
 	    cas-register:stale-read cas-register:lost-write kv:stale-read \
 	    kv:lost-write kv:duplicate-append set:stale-read set:lost-write \
-	    counter:stale-read counter:lost-write; do
+	    counter:stale-read counter:lost-write cas-register:lost-update \
+	    kv:lost-update counter:lost-update; do
 		w=${wb%%:*}
 		bug=${wb#*:}
 		for s in 1 2; do
@@ -649,17 +650,21 @@ bug() {
 			    fail "$w --bug $bug -s $s: $output"
 		done
 	done
-	# Lost updates need a cas or an append to act on a stale state:
-	# longer histories, where the issue's example seeds used to say
-	# "nonlinearizable".
-	for wb in cas-register:1 cas-register:2 cas-register:10 kv:1 kv:2; do
+	# Longer histories, on seeds that used to say "nonlinearizable" or
+	# take a lost update or a stale read for lost writes.
+	for wb in cas-register:lost-update:1 cas-register:lost-update:3 \
+	    cas-register:lost-update:10 kv:lost-update:2 kv:lost-update:3 \
+	    kv:lost-update:15 counter:lost-update:1 counter:lost-update:14 \
+	    register:stale-read:3 register:stale-read:14; do
 		w=${wb%%:*}
-		s=${wb#*:}
+		bug=${wb#*:}
+		s=${bug#*:}
+		bug=${bug%:*}
 		mv-gen -w "$w" -k 2 -n 3000 -s "$s" --batch 3 |
-		    mv-exec -c 5 -s "$s" --bug lost-update --bug-rate 0.05 >"$T/h"
+		    mv-exec -c 5 -s "$s" --bug "$bug" --bug-rate 0.05 >"$T/h"
 		run -1 --separate-stderr mv-check "$T/h"
-		[[ $output == *'"anomaly":"lost-update"'* ]] ||
-		    fail "$w --bug lost-update -s $s: $output"
+		[[ $output == *"\"anomaly\":\"$bug\""* ]] ||
+		    fail "$w --bug $bug -s $s: $output"
 	done
 	# And kv's lost writes on the issue's seeds.
 	for s in 1 2; do

@@ -105,9 +105,40 @@ main(void)
 	s = mv_memsut_new(MV_W_REGISTER, MV_BUG_STALE_READ, 1.0, 1);
 	op(s, &o, "write", "r0", "1", &t);
 	op(s, &o, "write", "r0", "2", &t);
+	/* Only a state some read saw replaced is handed out again. */
+	OK(strcmp(op(s, &o, "read", "r0", NULL, &t), "2") == 0,
+	    "stale-read: nothing old before a read saw the current state");
 	for (i = 0; i < 20; i++)
 		stale += strcmp(op(s, &o, "read", "r0", NULL, &t), "2") != 0;
-	OK(stale == 20, "stale-read at rate 1 always reads old");
+	OK(stale == 20, "stale-read at rate 1 then always reads old");
+	mv_memsut_free(s);
+
+	/* lost-update acts only on a state a read saw replaced, so that
+	 * the history shows the replacing update overwritten. */
+	s = mv_memsut_new(MV_W_CAS_REGISTER, MV_BUG_LOST_UPDATE, 1.0, 1);
+	op(s, &o, "write", "r0", "1", &t);
+	op(s, &o, "write", "r0", "2", &t);
+	IS(s, "cas", "r0", "[1,3]", "[1,3] \"mismatch\"",
+	    "lost-update: no stale cas before a read saw the state after");
+	IS(s, "read", "r0", NULL, "2", "read of the current value");
+	IS(s, "cas", "r0", "[1,3]", "[1,3]", "lost-update: then a stale cas");
+	mv_memsut_free(s);
+	s = mv_memsut_new(MV_W_COUNTER, MV_BUG_LOST_UPDATE, 1.0, 1);
+	op(s, &o, "add", "c0", "5", &t);
+	op(s, &o, "add", "c0", "4", &t);
+	IS(s, "add", "c0", "1", "1", "add before any read");
+	IS(s, "read", "c0", NULL, "10", "no lost update before a read");
+	op(s, &o, "add", "c0", "2", &t);
+	IS(s, "read", "c0", NULL, "7", "lost-update: the counter went down");
+	mv_memsut_free(s);
+	s = mv_memsut_new(MV_W_KV, MV_BUG_LOST_UPDATE, 1.0, 1);
+	op(s, &o, "put", "k0", "\"p\"", &t);
+	IS(s, "get", "k0", NULL, "\"p\"", "kv read");
+	op(s, &o, "append", "k0", "\"x1\"", &t);
+	IS(s, "get", "k0", NULL, "\"px1\"", "no lost update of a put");
+	op(s, &o, "append", "k0", "\"x2\"", &t);
+	IS(s, "get", "k0", NULL, "\"px2\"",
+	    "lost-update: an append on the state before the last append");
 	mv_memsut_free(s);
 
 	s = mv_memsut_new(MV_W_STREAM, MV_BUG_TORN_BATCH, 1.0, 1);
