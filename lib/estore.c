@@ -124,7 +124,7 @@ struct es {
 	uint32_t ncrashed;
 	/* ids */
 	uint64_t *tab; /* hash fingerprint << 32 | id; UINT64_MAX empty */
-	size_t tabcap;
+	size_t tabcap, tabmap; /* tabmap, idmap: from mv_bigalloc */
 	uint64_t *hash;
 	size_t *toff;
 	uint32_t *tlen, *failown;
@@ -133,6 +133,7 @@ struct es {
 	size_t *active; /* where an info batch seen after a crash became
 	                 * durable (the next crash), or NOPOS */
 	struct idst *id;
+	size_t idmap;
 	uint32_t nid, capid, serial;
 	size_t hint; /* at least the events appended, from pair() */
 	struct mv_buf text, tmp;
@@ -328,10 +329,11 @@ rehash(struct es *s)
 	while (cap < 2 * s->hint && cap < ((size_t)1 << 33))
 		cap *= 2;
 
-	free(s->tab);
-	s->tab = mv_xmalloc(cap * sizeof(*s->tab));
-	for (i = 0; i < cap; i++)
-		s->tab[i] = UINT64_MAX;
+	/* Probed at random: see mv_bigalloc. */
+	if (s->tab != NULL)
+		mv_bigfree(s->tab, s->tabmap);
+	s->tab = mv_bigalloc(cap * sizeof(*s->tab), &s->tabmap);
+	memset(s->tab, 0xff, cap * sizeof(*s->tab));
 	s->tabcap = cap;
 	for (i = 0; i < s->nid; i++) {
 		for (j = s->hash[i] & (cap - 1); s->tab[j] != UINT64_MAX;
@@ -832,7 +834,9 @@ renumber(struct es *s)
 {
 	uint32_t *at = mv_xcalloc(s->nst + 2, sizeof(*at));
 	uint32_t *to = mv_xmalloc(((size_t)s->nid + 1) * sizeof(*to)), i, k;
-	struct idst *id = mv_xmalloc((s->capid + 1) * sizeof(*id));
+	size_t idmap;
+	/* Read at random by the sweep, and no longer grown: mv_bigalloc. */
+	struct idst *id = mv_bigalloc((s->capid + 1) * sizeof(*id), &idmap);
 	uint64_t *hash = mv_xmalloc((s->capid + 1) * sizeof(*hash));
 	size_t *toff = mv_xmalloc((s->capid + 1) * sizeof(*toff)), n;
 	uint32_t *tlen = mv_xmalloc((s->capid + 1) * sizeof(*tlen));
@@ -856,12 +860,13 @@ renumber(struct es *s)
 	}
 	for (n = 0; n < s->nevs; n++)
 		s->evs[n] = to[s->evs[n]];
-	free(s->id);
+	mv_bigfree(s->id, s->idmap);
 	free(s->hash);
 	free(s->toff);
 	free(s->tlen);
 	free(s->failown);
 	s->id = id;
+	s->idmap = idmap;
 	s->hash = hash;
 	s->toff = toff;
 	s->tlen = tlen;
@@ -1619,14 +1624,16 @@ es_free(struct es *s)
 	free(s->op);
 	free(s->at);
 	free(s->crash);
-	free(s->tab);
+	if (s->tab != NULL)
+		mv_bigfree(s->tab, s->tabmap);
 	free(s->hash);
 	free(s->toff);
 	free(s->tlen);
 	free(s->failown);
 	free(s->seen);
 	free(s->active);
-	free(s->id);
+	if (s->id != NULL)
+		mv_bigfree(s->id, s->idmap);
 	free(s->evs);
 	free(s->pending);
 	free(s->ps);

@@ -65,4 +65,12 @@ uint64_t mv_rng_below(struct mv_rng *r, uint64_t n);
 /* Uniform double in [0, 1). */
 double mv_rng_double(struct mv_rng *r);
 
+/*
+ * A zeroed block of n bytes for a big table probed at random: from mmap,
+ * 2 MB aligned and marked for huge pages, when n is 2 MB or more, else
+ * from calloc.  *mapped says which, for mv_bigfree.  Never NULL.
+ */
+void *mv_bigalloc(size_t n, size_t *mapped);
+void mv_bigfree(void *p, size_t mapped);
+
 #endif

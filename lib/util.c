@@ -1,4 +1,6 @@
 /* util.c: errors, number and duration parsing, clocks, PRNG, stdout check. */
+#include <sys/mman.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "mv.h"
 
 int
@@ -184,4 +187,46 @@ mv_node_name_ok(const char *p, size_t n)
 			return 0;
 	}
 	return 1;
+}
+
+#define BIG_PAGE ((size_t)2 << 20)
+
+/*
+ * Big tables come from mmap, whose pages are zero already (calloc would
+ * write them), aligned to 2 MB and marked for huge pages where the system
+ * has them: probes land at random over megabytes, and with 4 KB pages
+ * nearly every one would miss the TLB as well as the cache.
+ */
+void *
+mv_bigalloc(size_t n, size_t *mapped)
+{
+	char *p = MAP_FAILED, *a;
+	size_t over;
+
+	*mapped = 0;
+	if (n >= BIG_PAGE)
+		p = mmap(NULL, n + BIG_PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return mv_xcalloc(n ? n : 1, 1);
+	a = (char *)(((uintptr_t)p + BIG_PAGE - 1)
+	    & ~(uintptr_t)(BIG_PAGE - 1));
+	over = (size_t)(a - p);
+	if (over > 0)
+		munmap(p, over);
+	munmap(a + n, BIG_PAGE - over);
+#ifdef MADV_HUGEPAGE
+	madvise(a, n, MADV_HUGEPAGE);
+#endif
+	*mapped = n;
+	return a;
+}
+
+void
+mv_bigfree(void *p, size_t mapped)
+{
+	if (mapped)
+		munmap(p, mapped);
+	else
+		free(p);
 }

@@ -14,8 +14,6 @@
  * invalid one (at odds of about 2^-100 for a billion entries), never the
  * reverse; in exchange an entry is 16 bytes whatever the history's length.
  */
-#include <sys/mman.h>
-
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,50 +60,17 @@ srt_cmp(const void *a, const void *b)
 	return x->ent < y->ent ? -1 : x->ent > y->ent;
 }
 
-#define MEMO_HUGE ((size_t)2 << 20)
-
-/*
- * Sets mm->k to a zeroed table of the given size.  Large tables come from
- * mmap, whose pages are zero already (calloc would write them), aligned
- * to 2 MB and marked for huge pages where the system has them: memo
- * probes land at random over megabytes, and with 4 KB pages nearly every
- * one would miss the TLB as well as the cache (a third of the time of
- * the search bench/bench.sh times).
- */
+/* The table is probed at random over megabytes: see mv_bigalloc. */
 static void
 memo_alloc(struct memo *mm, size_t bytes)
 {
-	char *p = MAP_FAILED, *a;
-	size_t over;
-
-	mm->mapped = 0;
-	if (bytes >= MEMO_HUGE)
-		p = mmap(NULL, bytes + MEMO_HUGE, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		mm->k = mv_xcalloc(bytes, 1);
-		return;
-	}
-	a = (char *)(((uintptr_t)p + MEMO_HUGE - 1)
-	    & ~(uintptr_t)(MEMO_HUGE - 1));
-	over = (size_t)(a - p);
-	if (over > 0)
-		munmap(p, over);
-	munmap(a + bytes, MEMO_HUGE - over);
-#ifdef MADV_HUGEPAGE
-	madvise(a, bytes, MADV_HUGEPAGE);
-#endif
-	mm->k = (uint64_t *)(void *)a;
-	mm->mapped = bytes;
+	mm->k = mv_bigalloc(bytes, &mm->mapped);
 }
 
 static void
 memo_free(struct memo *mm)
 {
-	if (mm->mapped)
-		munmap(mm->k, mm->mapped);
-	else
-		free(mm->k);
+	mv_bigfree(mm->k, mm->mapped);
 	mm->k = NULL;
 }
 
