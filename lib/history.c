@@ -703,6 +703,18 @@ mv_event_write(struct mv_buf *b, const struct mv_event *ev)
 }
 
 int
+mv_format_flags(const char *name, unsigned *flags, struct mv_err *e)
+{
+	if (strcmp(name, "edn") == 0)
+		*flags = MV_RD_EDN;
+	else if (strcmp(name, "json") == 0)
+		*flags = MV_RD_JSON;
+	else
+		return mv_err_set(e, "invalid value for --format: '%s'", name);
+	return 0;
+}
+
+int
 mv_history_load(
     const char *path, unsigned flags, struct mv_history *h, struct mv_err *e)
 {

@@ -116,6 +116,9 @@ struct mv_history {
  * Loads path ("-" for stdin) fully; -1 with e filled on any error.  Jepsen
  * EDN input (edn.h) is recognised, or chosen by MV_RD_EDN / MV_RD_JSON.
  */
+/* --format NAME ("edn" or "json") as mv_history_load flags; -1 if neither. */
+int mv_format_flags(const char *name, unsigned *flags, struct mv_err *e);
+
 int mv_history_load(
     const char *path, unsigned flags, struct mv_history *h, struct mv_err *e);
 void mv_history_release(struct mv_history *h);

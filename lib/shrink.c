@@ -314,11 +314,7 @@ mv_shrink(const struct mv_history *h, const char *name,
 	memset(r, 0, sizeof(*r));
 	memset(&s, 0, sizeof(s));
 	s.h = h, s.name = name, s.o = o, s.r = r;
-	s.co.model = o->model;
-	s.co.time_limit_ns = o->time_limit_ns;
-	s.co.check = o->check;
-	s.co.init = o->init;
-	s.co.nil_unknown = o->nil_unknown;
+	s.co = o->check;
 	build_units(&s);
 	s.pos = mv_xcalloc(h->n + 1, sizeof(*s.pos));
 	s.sub_ev = mv_xcalloc(h->n + 1, sizeof(*s.sub_ev));

@@ -15,11 +15,8 @@
  * then; the library never prints.
  */
 struct mv_shrink_opts {
-	const char *model;     /* NULL: as mv_check decides */
-	int64_t time_limit_ns; /* per check; 0: none */
-	const char *check;     /* mv_check_opts.check: NULL linearizable */
-	const char *init;      /* mv_check_opts.init */
-	int nil_unknown;       /* mv_check_opts.nil_unknown */
+	/* Each check's options; model NULL: as the first check decides. */
+	struct mv_check_opts check;
 	void (*progress)(void *arg, const char *msg);
 	void *arg;
 };

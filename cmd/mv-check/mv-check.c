@@ -176,10 +176,8 @@ main(int argc, char *argv[])
 		case 'n': o.nil_unknown = 1; break;
 		case 'I': o.init = optarg; break;
 		case 'F':
-			if (strcmp(optarg, "edn") && strcmp(optarg, "json"))
-				errx(MV_EXIT_TROUBLE,
-				    "invalid value for --format: '%s'", optarg);
-			load_flags = optarg[0] == 'e' ? MV_RD_EDN : MV_RD_JSON;
+			if (mv_format_flags(optarg, &load_flags, &e) < 0)
+				errx(MV_EXIT_TROUBLE, "%s", e.msg);
 			break;
 		case 'q': quiet = 1; break;
 		case 'x': o.explain = 1; break;

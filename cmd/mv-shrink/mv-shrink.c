@@ -131,24 +131,22 @@ main(int argc, char *argv[])
 	memset(&o, 0, sizeof(o));
 	while ((c = getopt_long(argc, argv, "c:m:o:v", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': o.model = optarg; break;
+		case 'm': o.check.model = optarg; break;
 		case 'c':
 			if (!mv_xcheck_known(optarg))
 				errx(MV_EXIT_TROUBLE, "unknown check: %s",
 				    optarg);
-			o.check = optarg;
+			o.check.check = optarg;
 			break;
-		case 'I': o.init = optarg; break;
-		case 'n': o.nil_unknown = 1; break;
+		case 'I': o.check.init = optarg; break;
+		case 'n': o.check.nil_unknown = 1; break;
 		case 'F':
-			if (strcmp(optarg, "edn") && strcmp(optarg, "json"))
-				errx(MV_EXIT_TROUBLE,
-				    "invalid value for --format: '%s'", optarg);
-			load_flags = optarg[0] == 'e' ? MV_RD_EDN : MV_RD_JSON;
+			if (mv_format_flags(optarg, &load_flags, &e) < 0)
+				errx(MV_EXIT_TROUBLE, "%s", e.msg);
 			break;
 		case 't':
-			if (mv_parse_duration(
-			        "--time-limit", optarg, &o.time_limit_ns, &e)
+			if (mv_parse_duration("--time-limit", optarg,
+			        &o.check.time_limit_ns, &e)
 			    < 0)
 				errx(MV_EXIT_TROUBLE, "%s", e.msg);
 			break;
