@@ -23,9 +23,15 @@ ifeq ($(DEVELOPER),1)
 WARN += -Werror
 endif
 
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -Ilib $(CFLAGS)
+# The servers' client libraries and the kernel's netlink, nftables and
+# capture libraries (Debian's -dev packages, .ci/deps.sh); --as-needed so
+# that a tool records only the ones it uses.
+SYSINC = -I/usr/include/postgresql -I/usr/include/libnl3
+SYSLIBS = -lhiredis -lcurl -lpq -lnftables -lpcap -lnl-route-3 -lnl-3 \
+          -lnetfilter_queue -lmnl
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -Ilib $(SYSINC) $(CFLAGS)
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
-LDLIBS_ALL = -lpthread -lm $(LDLIBS)
+LDLIBS_ALL = -Wl,--as-needed $(SYSLIBS) -lpthread -lm $(LDLIBS)
 
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
@@ -38,7 +44,7 @@ BINS = $(TOOLS:%=$(B)/bin/%)
 .PHONY: all check unit bats lint bench demo install uninstall clean deps \
         check-sanitize
 
-all: $(BINS) $(B)/lib/libmv.a $(UNIT_BIN)
+all: $(BINS) $(B)/lib/libmv.a $(B)/lib/libmvtime.so $(UNIT_BIN)
 
 $(B)/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
@@ -47,6 +53,13 @@ $(B)/%.o: %.c $(LIB_HDR)
 $(B)/lib/libmv.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $(LIB_OBJ)
+
+# The clock-fault shim, preloaded into servers (mv-nemesis(1), CLOCK
+# FAULTS): never sanitized, as the sanitizers' runtime must come first in a
+# process and the server's does not have it.
+$(B)/lib/libmvtime.so: lib/shim/mvtime.c lib/clock.h lib/mv.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) -Ilib -fPIC -shared -o $@ lib/shim/mvtime.c
 
 # One explicit link rule per tool: a pattern rule would substitute the stem
 # into the patsubst pattern and link no objects at all.
@@ -81,7 +94,8 @@ demo: deps all
 	sh examples/demo.sh $(CURDIR)/build/bin
 
 lint: deps
-	clang-format --dry-run --Werror lib/*.c lib/*.h cmd/*/*.c tests/unit/*.c
+	clang-format --dry-run --Werror lib/*.c lib/*.h lib/shim/*.c cmd/*/*.c \
+	    tests/unit/*.c
 	# ctuuninitvar: cppcheck takes an out-parameter (struct mv_err *)
 	# passed uninitialised for a read of it.
 	cppcheck --quiet --error-exitcode=1 --std=c11 \
@@ -103,14 +117,15 @@ install: all
 	cp $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	cp man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	cp man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	cp build/lib/libmv.a $(DESTDIR)$(PREFIX)/lib/
+	cp build/lib/libmv.a build/lib/libmvtime.so $(DESTDIR)$(PREFIX)/lib/
 	cp lib/*.h $(DESTDIR)$(PREFIX)/include/mv/
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) \
 	    $(TOOLS:%=$(DESTDIR)$(PREFIX)/share/man/man1/%.1) \
 	    $(DESTDIR)$(PREFIX)/share/man/man5/mv-history.5 \
-	    $(DESTDIR)$(PREFIX)/lib/libmv.a
+	    $(DESTDIR)$(PREFIX)/share/man/man5/mv-cluster.5 \
+	    $(DESTDIR)$(PREFIX)/lib/libmv.a $(DESTDIR)$(PREFIX)/lib/libmvtime.so
 	rm -rf $(DESTDIR)$(PREFIX)/include/mv
 
 clean:

@@ -3,7 +3,11 @@
 # missing and we are root.  Prints what it does; never fails the build for a
 # package it could not install (the step that needs it will say so).
 pkgs="build-essential libjsmn-dev bats bats-support bats-assert mandoc
-shellcheck cppcheck clang-format python3 procps jq bsdextrautils"
+shellcheck cppcheck clang-format python3 procps jq bsdextrautils
+libhiredis-dev libcurl4-openssl-dev libpq-dev libnftables-dev libpcap-dev
+libnl-route-3-dev libnl-3-dev libnetfilter-queue-dev libmnl-dev
+iproute2 nftables iptables etcd-server etcd-client redis-server redis-tools
+postgresql libfaketime"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -386,21 +386,6 @@ raw_atom(struct ctx *c, const char *raw, uint32_t *a)
 }
 
 static int
-raw_int(const char *raw, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (raw == NULL)
-		return -1;
-	v = strtoll(raw, &end, 10);
-	if (end == raw || *end != '\0')
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int
 cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -500,7 +485,7 @@ read_value(
 	case MV_MODEL_COUNTER:
 		if (null)
 			return 1;
-		if (raw_int(out, &k->mop.a) < 0)
+		if (mv_raw_int(out, &k->mop.a) < 0)
 			return bad(c, o->ret, "result is not an integer", f);
 		return 1;
 	case MV_MODEL_KV:
@@ -618,7 +603,7 @@ update_value(struct ctx *c, const struct cop *o, struct mv_kop *k)
 		return 1;
 	}
 	if (c->kind == MV_MODEL_COUNTER) {
-		if (raw_int(inv->value, &k->mop.a) < 0)
+		if (mv_raw_int(inv->value, &k->mop.a) < 0)
 			return bad(
 			    c, o->inv, "value is not an integer", inv->f);
 		return 1;
@@ -711,24 +696,6 @@ prune_open_writes(struct mv_kop *k, size_t n)
 }
 
 static void
-add_op_json(struct mv_buf *b, const struct mv_kctx *k, size_t i)
-{
-	const struct mv_kop *o = &k->op[i];
-	size_t pos = o->ret != MV_NOPOS ? o->ret : o->inv;
-	const struct mv_event *ev = &k->h->ev[pos];
-	const char *v = mv_anomaly_raw_value(k, i);
-
-	mv_buf_addf(b, "{\"index\":%lld,\"line\":%zu,\"process\":%lld,",
-	    (long long)(ev->index >= 0 ? ev->index : (int64_t)pos), ev->line,
-	    (long long)ev->process);
-	mv_buf_addf(b, "\"type\":\"%s\",\"f\":", mv_type_name(ev->type));
-	mv_buf_add_jstr(b, ev->f, strlen(ev->f));
-	if (v)
-		mv_buf_addf(b, ",\"value\":%s", v);
-	mv_buf_addc(b, '}');
-}
-
-static void
 add_stats(struct ctx *c, struct mv_buf *b)
 {
 	mv_buf_addf(b,
@@ -769,7 +736,7 @@ invalid_verdict(struct ctx *c, struct mv_kctx *k, struct mv_finding *f,
 		v->ops[v->nops++] = o->ret != MV_NOPOS ? o->ret : o->inv;
 		if (i)
 			mv_buf_addc(&v->json, ',');
-		add_op_json(&v->json, k, f->op[i]);
+		mv_explain_op_json(&v->json, k, f->op[i], 0);
 	}
 	mv_buf_addf(&v->json, "],\"prefix\":%zu,\"why\":", r->depth);
 	mv_buf_add_jstr(&v->json, f->why.p, f->why.len);

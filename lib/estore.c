@@ -79,24 +79,34 @@ struct eop {
  * Per event id, what the sweep touches for each event read, in one cache
  * line: own, the first append that may have happened with it (bpos its
  * place in that batch, bsize the batch's size, ownstream its stream,
- * nown how many such appends); ackpos the first ok completion of such an
- * append; ppos where it was first observed (by pop, in pstream); rpos
- * where a read saw it.
+ * nown how many such appends, owninv where own began, kept here so that
+ * phantom need not look own up); ackpos the first ok completion of such
+ * an append; ppos where it was first observed (by pop, in pstream); rpos
+ * where a read saw it.  64 bytes: one line each, on mv_bigalloc's pages.
  */
 struct idst {
-	size_t ackpos;
+	size_t ackpos, owninv;
 	int64_t ppos, rpos;
 	uint32_t own, bpos, bsize, nown, pstream, pop, ownstream;
 	unsigned char flag;
 };
 
-/* A stream: its revisions as observed (id + 1; 0 none), and counters. */
+/*
+ * A revision as observed: id + 1 (0 none), the op that first put it
+ * there, and where the event's text is in the stream's text.  One array
+ * of these rather than three: a read then misses the cache once per
+ * stream instead of three times.
+ */
+struct slot {
+	uint32_t id, op, off;
+};
+
+/* A stream: its revisions as observed, and counters. */
 struct stream {
 	const char *name; /* in the history, for messages */
 	size_t nameoff;   /* a copy in es.names, near the others */
-	uint32_t *slot, *sop;
-	uint32_t *soff; /* slot p's event text is text[soff[p]..soff[p]+len) */
-	struct mv_buf text;
+	struct slot *slot;
+	struct mv_buf text; /* slot p's text: text[slot[p].off..] + '\0' */
 	size_t cap;
 	int64_t max;
 	uint32_t req, req_crash, epoch, req_info;
@@ -127,9 +137,19 @@ struct es {
 	size_t tabcap, tabmap; /* tabmap, idmap: from mv_bigalloc */
 	uint64_t *hash;
 	size_t *toff;
-	uint32_t *tlen, *failown;
+	uint32_t *tlen, *failown; /* these four by the ids of parse order */
+	/* From the ids of parse order to the sweep's (renumber), and back. */
+	uint32_t *to, *from;
+	size_t frommap;
 	uint32_t *seen; /* per id: the serial of the read (or batch) that
 	                 * last held it, apart so that reads leave id[] clean */
+
+	/* The ids the current read holds, while in increasing order, and
+	 * whether they are in seen[] yet (see fresh). */
+	uint32_t *pass;
+	size_t npass, cappass;
+	int marked;
+
 	size_t *active; /* where an info batch seen after a crash became
 	                 * durable (the next crash), or NOPOS */
 	struct idst *id;
@@ -359,7 +379,7 @@ intern(struct es *s, const char *p, size_t n, int add)
 		id = (uint32_t)x;
 		if (x >> 32 == h >> 32 && s->tlen[id] == n
 		    && memcmp(s->text.p + s->toff[id], p, n) == 0)
-			return id;
+			return s->to ? s->to[id] : id;
 	}
 	if (!add)
 		return NONE;
@@ -403,11 +423,21 @@ event_id(struct es *s, const char *raw, const struct mv_tok *t, int add)
 	return intern(s, raw + start, n, add);
 }
 
+/* The id of parse order, which hash, toff, tlen and failown go by. */
+static uint32_t
+parse_id(const struct es *s, uint32_t id)
+{
+	return s->from ? s->from[id] : id;
+}
+
+/* The text of event id, valid until the next use of s->tmp. */
 static const char *
 id_text(struct es *s, uint32_t id)
 {
+	uint32_t k = parse_id(s, id);
+
 	mv_buf_reset(&s->tmp);
-	mv_buf_add(&s->tmp, s->text.p + s->toff[id], s->tlen[id]);
+	mv_buf_add(&s->tmp, s->text.p + s->toff[k], s->tlen[k]);
 	return s->tmp.p;
 }
 
@@ -734,6 +764,7 @@ own_events(struct es *s, uint32_t oi)
 			s->id[id].ackpos = o->ret;
 		if (s->id[id].own == NONE) {
 			s->id[id].own = oi;
+			s->id[id].owninv = o->inv;
 			s->id[id].ownstream = o->stream;
 			s->id[id].bsize = o->nev;
 			s->id[id].bpos = j;
@@ -827,21 +858,23 @@ parse_arg(struct es *s, uint32_t oi)
  * Numbers the ids again, stream after stream, in the order of their
  * appends: a read then walks its stream's ids in order, from one cache
  * line to the next, instead of hopping across the events of every stream
- * (which made the sweep slower per event as the history grew).
+ * (which made the sweep slower per event as the history grew).  Only id[]
+ * moves: the id table and the texts keep the ids of parse order, which
+ * to[] and from[] translate, since moving them would cost a miss per id
+ * and per table for what only the rare lookup after parsing needs.
  */
 static void
 renumber(struct es *s)
 {
-	uint32_t *at = mv_xcalloc(s->nst + 2, sizeof(*at));
-	uint32_t *to = mv_xmalloc(((size_t)s->nid + 1) * sizeof(*to)), i, k;
-	size_t idmap;
+	uint32_t *at = mv_xcalloc(s->nst + 2, sizeof(*at)), i, k;
+	size_t idmap, n;
 	/* Read at random by the sweep, and no longer grown: mv_bigalloc. */
 	struct idst *id = mv_bigalloc((s->capid + 1) * sizeof(*id), &idmap);
-	uint64_t *hash = mv_xmalloc((s->capid + 1) * sizeof(*hash));
-	size_t *toff = mv_xmalloc((s->capid + 1) * sizeof(*toff)), n;
-	uint32_t *tlen = mv_xmalloc((s->capid + 1) * sizeof(*tlen));
-	uint32_t *fo = mv_xmalloc((s->capid + 1) * sizeof(*fo));
 
+	s->to = mv_xmalloc(((size_t)s->nid + 1) * sizeof(*s->to));
+	/* Written at random, stream after stream. */
+	s->from =
+	    mv_bigalloc(((size_t)s->nid + 1) * sizeof(*s->from), &s->frommap);
 	/* A counting sort by stream (none last), stable in id order. */
 	for (i = 0; i < s->nid; i++) {
 		k = s->id[i].ownstream;
@@ -851,33 +884,16 @@ renumber(struct es *s)
 		at[i] += at[i - 1];
 	for (i = 0; i < s->nid; i++) {
 		k = s->id[i].ownstream;
-		to[i] = at[k == NONE ? s->nst : k]++;
-		id[to[i]] = s->id[i];
-		hash[to[i]] = s->hash[i];
-		toff[to[i]] = s->toff[i];
-		tlen[to[i]] = s->tlen[i];
-		fo[to[i]] = s->failown[i];
+		s->to[i] = at[k == NONE ? s->nst : k]++;
+		s->from[s->to[i]] = i;
+		id[s->to[i]] = s->id[i];
 	}
 	for (n = 0; n < s->nevs; n++)
-		s->evs[n] = to[s->evs[n]];
+		s->evs[n] = s->to[s->evs[n]];
 	mv_bigfree(s->id, s->idmap);
-	free(s->hash);
-	free(s->toff);
-	free(s->tlen);
-	free(s->failown);
 	s->id = id;
 	s->idmap = idmap;
-	s->hash = hash;
-	s->toff = toff;
-	s->tlen = tlen;
-	s->failown = fo;
-	/* The table keeps its places: only the ids in it change. */
-	for (n = 0; n < s->tabcap; n++)
-		if (s->tab[n] != UINT64_MAX)
-			s->tab[n] =
-			    (s->tab[n] >> 32 << 32) | to[(uint32_t)s->tab[n]];
 	free(at);
-	free(to);
 }
 
 static int
@@ -927,8 +943,6 @@ observe(struct es *s, uint32_t id, uint32_t st, int64_t p, uint32_t o, int rd)
 		if (n > t->nev)
 			n = t->nev;
 		t->slot = mv_xrealloc(t->slot, n * sizeof(*t->slot));
-		t->sop = mv_xrealloc(t->sop, n * sizeof(*t->sop));
-		t->soff = mv_xrealloc(t->soff, n * sizeof(*t->soff));
 		memset(t->slot + t->cap, 0, (n - t->cap) * sizeof(*t->slot));
 		t->cap = n;
 	}
@@ -937,18 +951,20 @@ observe(struct es *s, uint32_t id, uint32_t st, int64_t p, uint32_t o, int rd)
 	if (rd && s->id[id].rpos < 0 && s->id[id].own != NONE
 	    && s->id[id].ownstream == st)
 		s->id[id].rpos = p;
-	if (t->slot[p] == 0) {
-		t->slot[p] = id + 1;
-		t->sop[p] = o;
+	if (t->slot[p].id == 0) {
+		uint32_t k = parse_id(s, id);
+
+		t->slot[p].id = id + 1;
+		t->slot[p].op = o;
 		/* A copy near its neighbours, for read_ids to compare with. */
-		t->soff[p] = (uint32_t)t->text.len;
-		mv_buf_add(&t->text, s->text.p + s->toff[id], s->tlen[id]);
+		t->slot[p].off = (uint32_t)t->text.len;
+		mv_buf_add(&t->text, s->text.p + s->toff[k], s->tlen[k]);
 		mv_buf_addc(&t->text, '\0');
-	} else if (t->slot[p] != id + 1
-	    && (b = hit(s, K_POSITION, t->sop[p], o)) != NULL) {
-		describe(s, t->sop[p], b);
+	} else if (t->slot[p].id != id + 1
+	    && (b = hit(s, K_POSITION, t->slot[p].op, o)) != NULL) {
+		describe(s, t->slot[p].op, b);
 		mv_buf_addf(b, " puts event %s at revision %lld of %s but ",
-		    id_text(s, t->slot[p] - 1), (long long)p, t->name);
+		    id_text(s, t->slot[p].id - 1), (long long)p, t->name);
 		describe(s, o, b);
 		mv_buf_addf(b, " puts %s there", id_text(s, id));
 	}
@@ -1091,12 +1107,25 @@ torn(struct es *s, uint32_t ri, const uint32_t *ev, size_t n)
 	for (j = 0; j < s->op[cur].nev; j++) {
 		uint32_t e = s->evs[s->op[cur].ev + j];
 
-		mv_buf_add(b, s->text.p + s->toff[e], s->tlen[e]);
+		mv_buf_adds(b, id_text(s, e));
 		if (j + 1 < s->op[cur].nev)
 			mv_buf_addc(b, ',');
 	}
 	mv_buf_adds(b, "] of ");
 	describe(s, cur, b);
+}
+
+/* Puts the ids the current read holds so far in seen[]. */
+static void
+held(struct es *s)
+{
+	size_t i;
+
+	if (s->marked)
+		return;
+	for (i = 0; i < s->npass; i++)
+		s->seen[s->pass[i]] = s->serial;
+	s->marked = 1;
 }
 
 /* The first ok batch read ri lacks among those its counts required. */
@@ -1132,12 +1161,39 @@ missing(struct es *s, uint32_t ri, int which)
 	return NONE;
 }
 
+/*
+ * 1 the first time the current read holds id, 0 when it holds it again.
+ * A read mostly returns ids in increasing order (they are numbered stream
+ * by stream, in the order of their appends): seen[] is then left alone,
+ * until an id comes out of order.
+ */
+static int
+fresh(struct es *s, uint32_t id)
+{
+	if (!s->marked) {
+		if (s->npass == 0 || id > s->pass[s->npass - 1]) {
+			s->pass[s->npass++] = id;
+			return 1;
+		}
+		held(s);
+	}
+	if (s->seen[id] == s->serial)
+		return 0;
+	s->seen[id] = s->serial;
+	return 1;
+}
+
 static void
 report_missing(struct es *s, uint32_t ri, int k)
 {
-	uint32_t a = missing(s, ri, k);
+	uint32_t a;
 	struct mv_buf *b;
 
+	/* The scan is over every op: only for a kind not found yet. */
+	if (s->fk[k].anomaly)
+		return;
+	held(s);
+	a = missing(s, ri, k);
 	if (a == NONE || (b = hit(s, k, a, ri)) == NULL)
 		return;
 	if (k == K_MISSING)
@@ -1187,6 +1243,62 @@ monotonic(struct es *s, uint32_t ri, int64_t len)
 	}
 }
 
+/*
+ * The id of the event whose text c[0..len) was seen at revision p of st,
+ * or NONE: mostly a read returns what was seen there before, and its
+ * text is at hand, so that the id table can be left alone.
+ */
+static uint32_t
+at_slot(const struct stream *st, size_t p, const char *c, size_t len)
+{
+	uint32_t id;
+
+	if (p < st->cap && (id = st->slot[p].id) != 0
+	    && memcmp(st->text.p + st->slot[p].off, c, len) == 0
+	    && st->text.p[st->slot[p].off + len] == '\0')
+		return id - 1;
+	return NONE;
+}
+
+/*
+ * read_ids for the usual result, a compact array of plain strings of
+ * printable ASCII: the same ids without a token array.  0 when raw is
+ * anything else (escapes, other values, spaces): read_ids then tokenises
+ * it, and decides what it is.
+ */
+static int
+read_plain(struct es *s, uint32_t ri, const char *raw, uint32_t **ids,
+    size_t *n, size_t *cap)
+{
+	const struct stream *st = &s->st[s->op[ri].stream];
+	size_t p = (size_t)s->op[ri].x;
+	const char *c = raw + 1, *q;
+	size_t len;
+	uint32_t id;
+
+	if (raw[0] != '[' || (c[0] == ']' && c[1] == '\0'))
+		return raw[0] == '[';
+	for (;; c = q + 2) {
+		if (*c != '"')
+			return 0;
+		for (q = c + 1; *q != '"'; q++)
+			if (*q == '\\' || *q < 0x20 || *q > 0x7e)
+				return 0;
+		if (*n == *cap) {
+			*cap = *cap * 2 + 16;
+			*ids = mv_xrealloc(*ids, *cap * sizeof(**ids));
+		}
+		len = (size_t)(q - c + 1);
+		if ((id = at_slot(st, p + *n, c, len)) == NONE)
+			id = intern(s, c, len, 0);
+		(*ids)[(*n)++] = id;
+		if (q[1] == ']')
+			return q[2] == '\0';
+		if (q[1] != ',')
+			return 0;
+	}
+}
+
 /* Reads ri's result into ids; -1 when it is not an array. */
 static int
 read_ids(struct es *s, uint32_t ri, uint32_t **ids, size_t *n, size_t *cap)
@@ -1198,6 +1310,9 @@ read_ids(struct es *s, uint32_t ri, uint32_t **ids, size_t *n, size_t *cap)
 	*n = 0;
 	if (strcmp(raw, "null") == 0)
 		return 0;
+	if (read_plain(s, ri, raw, ids, n, cap))
+		return 0;
+	*n = 0;
 	if (tokens(s, raw) < 0 || s->jt.t[0].type != MV_TOK_ARRAY)
 		return -1;
 	if ((size_t)s->jt.t[0].size + 1 > *cap) {
@@ -1208,17 +1323,13 @@ read_ids(struct es *s, uint32_t ri, uint32_t **ids, size_t *n, size_t *cap)
 	     k++, at = mv_jtok_skip(&s->jt, at)) {
 		const struct mv_tok *t = &s->jt.t[at];
 		size_t p = (size_t)s->op[ri].x + k, start, len;
+
 		uint32_t id;
 
-		/* Mostly the event already seen at that revision: its
-		 * text is at hand, and the id table can be left alone. */
 		len = mv_jtok_span(t, &start);
-		if (p < st->cap && (id = st->slot[p]) != 0
-		    && memcmp(st->text.p + st->soff[p], raw + start, len) == 0
-		    && st->text.p[st->soff[p] + len] == '\0')
-			(*ids)[(*n)++] = id - 1;
-		else
-			(*ids)[(*n)++] = event_id(s, raw, t, 0);
+		if ((id = at_slot(st, p, raw + start, len)) == NONE)
+			id = event_id(s, raw, t, 0);
+		(*ids)[(*n)++] = id;
 	}
 	return 0;
 }
@@ -1232,12 +1343,11 @@ phantom(struct es *s, uint32_t ri, uint32_t id, size_t j)
 	/* Reads come in completion order: one that passed passes again. */
 	if (id != NONE
 	    && ((s->id[id].flag & I_SEEN)
-	        || (s->id[id].own != NONE
-	            && s->op[s->id[id].own].inv < s->op[ri].ret)))
+	        || (s->id[id].own != NONE && s->id[id].owninv < s->op[ri].ret)))
 		return 0;
 	b = hit(s, K_PHANTOM, ri,
 	    id != NONE && s->id[id].own != NONE ? s->id[id].own
-	        : id != NONE                    ? s->failown[id]
+	        : id != NONE                    ? s->failown[parse_id(s, id)]
 	                                        : NONE);
 	if (b == NULL)
 		return 1;
@@ -1266,10 +1376,16 @@ on_read(struct es *s, uint32_t ri, uint32_t **ids, size_t *cap)
 	if (read_ids(s, ri, ids, &n, cap) < 0)
 		return bad(s, r->ret, "result is not an array");
 	s->serial++;
+	s->npass = 0;
+	s->marked = 0;
+	if (n > s->cappass) {
+		s->cappass = n * 2;
+		s->pass = mv_xrealloc(s->pass, s->cappass * sizeof(*s->pass));
+	}
 	for (j = 0; j < n; j++) {
 		if (phantom(s, ri, id = (*ids)[j], j))
 			continue;
-		if (s->seen[id] == s->serial) {
+		if (!fresh(s, id)) {
 			if ((b = hit(s, K_DUP_APPEND, s->id[id].own, ri))
 			    != NULL) {
 				describe(s, ri, b);
@@ -1278,7 +1394,6 @@ on_read(struct es *s, uint32_t ri, uint32_t **ids, size_t *cap)
 			}
 			continue;
 		}
-		s->seen[id] = s->serial;
 		if (!(s->id[id].flag & I_SEEN))
 			s->id[id].flag |= I_SEEN;
 		observe(s, id, r->stream, r->x + (int64_t)j, ri, 1);
@@ -1393,6 +1508,61 @@ on_checkpoint(struct es *s, uint32_t oi)
 		    b, "the last revision delivered, %lld", (long long)p->hi);
 }
 
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/*
+ * Warms the cache for the event at history position i, which the sweep
+ * reaches WARM events later (stage 1), WARM / 2 later (stage 2) or WARM / 4
+ * later (stage 3): each stage reads what the one before brought in.  Every
+ * read and append starts at a place of its own in memory, its stream's,
+ * and the sweep would otherwise wait for each of these in turn; the
+ * larger the history, the longer the wait, as fewer of them stay cached.
+ */
+static void
+warm(struct es *s, size_t i, int stage)
+{
+	const struct eop *x;
+	const struct stream *t;
+	int64_t p;
+	uint32_t o, id;
+
+	if (i >= s->h->n || (o = s->at[i]) == NONE)
+		return;
+	x = &s->op[o];
+	if (stage == 1) {
+		PREFETCH(&s->st[x->stream]);
+		PREFETCH(s->h->ev[i].value);
+		return;
+	}
+	if (x->ret != i || x->status != MV_OK
+	    || (x->f != E_READ && x->f != E_APPEND))
+		return;
+	t = &s->st[x->stream];
+	p = x->f == E_READ ? x->x : x->y < 0 ? -1 : x->y - x->nev + 1;
+	if (p < 0 || (size_t)p >= t->cap)
+		return;
+	if (stage == 2) {
+		PREFETCH(&t->slot[p]);
+		if (x->f == E_READ)
+			PREFETCH(&s->pstab[ps_hash(x->proc, x->stream)
+			    & (s->pstabcap - 1)]);
+		return;
+	}
+	PREFETCH(t->text.p + t->slot[p].off);
+	if ((id = t->slot[p].id) != 0)
+		PREFETCH(&s->id[id - 1]);
+	if (x->f == E_READ
+	    && (o = s->pstab[ps_hash(x->proc, x->stream) & (s->pstabcap - 1)])
+	        != NONE)
+		PREFETCH(&s->ps[o]);
+}
+
+enum { WARM = 16 };
+
 static int
 sweep(struct es *s)
 {
@@ -1403,6 +1573,9 @@ sweep(struct es *s)
 	for (i = 0; i < s->h->n && rc == 0; i++) {
 		struct eop *x;
 
+		warm(s, i + WARM, 1);
+		warm(s, i + WARM / 2, 2);
+		warm(s, i + WARM / 4, 3);
 		if (ci < s->ncrash && s->crash[ci] == i) {
 			on_crash(s, i);
 			ci++;
@@ -1562,15 +1735,15 @@ gaps(struct es *s)
 		filled = 0;
 		first = NOPOS;
 		for (p = 0; (int64_t)p <= t->max; p++) {
-			if (t->slot[p])
+			if (t->slot[p].id)
 				filled++;
 			else if (first == NOPOS)
 				first = p;
 		}
 		if (first == NOPOS || (size_t)t->max + 1 - filled <= unk[st])
 			continue;
-		b = hit(s, K_GAP, t->sop[t->max], NONE);
-		describe(s, t->sop[t->max], b);
+		b = hit(s, K_GAP, t->slot[t->max].op, NONE);
+		describe(s, t->slot[t->max].op, b);
 		mv_buf_addf(b,
 		    " puts an event at revision %lld of %s, but revision "
 		    "%zu holds none: %zu revisions are empty and only %u "
@@ -1614,8 +1787,6 @@ es_free(struct es *s)
 
 	for (i = 0; i < s->nst; i++) {
 		free(s->st[i].slot);
-		free(s->st[i].sop);
-		free(s->st[i].soff);
 		mv_buf_release(&s->st[i].text);
 	}
 	for (i = 0; i < K_COUNT; i++)
@@ -1630,7 +1801,11 @@ es_free(struct es *s)
 	free(s->toff);
 	free(s->tlen);
 	free(s->failown);
+	free(s->to);
+	if (s->from != NULL)
+		mv_bigfree(s->from, s->frommap);
 	free(s->seen);
+	free(s->pass);
 	free(s->active);
 	if (s->id != NULL)
 		mv_bigfree(s->id, s->idmap);

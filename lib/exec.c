@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "drv.h"
 #include "exec.h"
 #include "gen.h"
 #include "history.h"
@@ -234,7 +235,8 @@ write_meta(struct run *r, const char *raw)
 	if (o->sut_cmd) {
 		struct mv_buf t = MV_BUF_INIT;
 
-		mv_buf_adds(&t, "cmd:");
+		/* A driver's sut_cmd is its whole --sut text. */
+		mv_buf_adds(&t, o->drv ? "" : "cmd:");
 		mv_buf_adds(&t, o->sut_cmd);
 		mv_buf_add_jstr(&r->b, t.p, t.len);
 		mv_buf_release(&t);
@@ -561,6 +563,9 @@ spawn(struct run *r)
 		close(out[0]);
 		close(out[1]);
 		close(r->out > 2 ? r->out : -1);
+		if (r->o->drv)
+			_exit(mv_drv_serve(r->o->drv, r->o->drv_target,
+			    r->o->timeout_ns, r->workload, r->o->netns, 0, 1));
 		execl("/bin/sh", "sh", "-c", r->o->sut_cmd, (char *)NULL);
 		_exit(127);
 	}

@@ -8,11 +8,20 @@
 
 #include "mv.h"
 
+struct mv_driver;
+
 struct mv_exec_opts {
 	int concurrency;     /* logical processes, >= 1 */
 	const char *sut_cmd; /* NULL: the embedded store; else a command */
-	int workload;        /* -1: from the meta line, else register */
-	unsigned bugs;       /* MV_BUG_* of memsut.h */
+	/*
+	 * A driver for a real server (drv.h) and its target, or NULL; then
+	 * sut_cmd is the whole --sut text, for the meta line.
+	 */
+	const struct mv_driver *drv;
+	const char *drv_target;
+	const char *netns; /* the drivers' network namespace, or NULL */
+	int workload;      /* -1: from the meta line, else register */
+	unsigned bugs;     /* MV_BUG_* of memsut.h */
 	double bug_rate;
 	double info_rate; /* embedded store: share of ops that end info */
 	uint64_t seed;

@@ -29,7 +29,8 @@ ev_of(const struct mv_kctx *k, size_t i)
 }
 
 void
-mv_explain_op_json(struct mv_buf *b, const struct mv_kctx *k, size_t i)
+mv_explain_op_json(
+    struct mv_buf *b, const struct mv_kctx *k, size_t i, int as_taken)
 {
 	const struct mv_kop *o = &k->op[i];
 	size_t pos = o->ret != MV_NOPOS ? o->ret : o->inv;
@@ -40,8 +41,10 @@ mv_explain_op_json(struct mv_buf *b, const struct mv_kctx *k, size_t i)
 	    (long long)(ev->index >= 0 ? ev->index : (int64_t)pos), ev->line,
 	    (long long)ev->process);
 	/* An op taken as info may show its invocation: say what it is. */
-	mv_buf_addf(
-	    b, "\"type\":\"%s\",\"f\":", o->status == MV_OK ? "ok" : "info");
+	mv_buf_addf(b, "\"type\":\"%s\",\"f\":",
+	    !as_taken                ? mv_type_name(ev->type)
+	        : o->status == MV_OK ? "ok"
+	                             : "info");
 	mv_buf_add_jstr(b, ev->f, strlen(ev->f));
 	if (v)
 		mv_buf_addf(b, ",\"value\":%s", v);
@@ -131,7 +134,7 @@ mv_explain_invalid(const struct mv_kctx *k, const uint32_t *prefix, size_t np,
 	for (i = 0; i < nn; i++) {
 		if (i)
 			mv_buf_addc(json, ',');
-		mv_explain_op_json(json, k, next[i]);
+		mv_explain_op_json(json, k, next[i], 1);
 	}
 	mv_buf_adds(json, "],\"state\":");
 	mv_explain_state(json, k, s);
@@ -140,7 +143,7 @@ mv_explain_invalid(const struct mv_kctx *k, const uint32_t *prefix, size_t np,
 		for (i = 0; i < np; i++) {
 			if (i)
 				mv_buf_addc(json, ',');
-			mv_explain_op_json(json, k, prefix[i]);
+			mv_explain_op_json(json, k, prefix[i], 1);
 		}
 		mv_buf_addc(json, ']');
 	}
@@ -327,12 +330,12 @@ mv_explain_valid(const struct mv_kctx *k, const uint32_t *w, size_t nw,
 		if (json->len)
 			mv_buf_addc(json, ',');
 		mv_buf_adds(json, "{\"op\":");
-		mv_explain_op_json(json, k, w[p]);
+		mv_explain_op_json(json, k, w[p], 1);
 		mv_buf_adds(json, ",\"because\":[");
 		for (j = 0; j < x.nbecause; j++) {
 			if (j)
 				mv_buf_addc(json, ',');
-			mv_explain_op_json(json, k, x.because[j]);
+			mv_explain_op_json(json, k, x.because[j], 1);
 		}
 		mv_buf_adds(json, "]}");
 		if (found++ >= HUMAN_MAX)

@@ -8,8 +8,14 @@
 #include "anomaly.h"
 #include "buf.h"
 
-/* Appends op i of k as {"index":..,"line":..,"process":..,...}. */
-void mv_explain_op_json(struct mv_buf *b, const struct mv_kctx *k, size_t i);
+/*
+ * Appends op i of k as {"index":..,"line":..,"process":..,...}.  "type" is
+ * the type of the event the op is cited by (its completion, else its
+ * invocation), or with as_taken the way the check took it: "ok", or "info"
+ * for an op that may or may not have happened.
+ */
+void mv_explain_op_json(
+    struct mv_buf *b, const struct mv_kctx *k, size_t i, int as_taken);
 
 /* Appends the model state s of k as JSON ("null" for an absent value). */
 void mv_explain_state(struct mv_buf *b, const struct mv_kctx *k, uint64_t s);

@@ -222,23 +222,6 @@ bug(struct mv_memsut *s, unsigned kind)
 
 /* ---- preparing: the op record's shape for the workload ---- */
 
-/* A JSON integer, written plainly (the reader keeps the raw text). */
-static int
-raw_int(const char *raw, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (raw == NULL || !(raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')))
-		return -1;
-	errno = 0;
-	v = strtoll(raw, &end, 10);
-	if (errno || *end != '\0')
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int
 prep_cas(const struct mv_event *ev, struct mv_memsut_op *op, struct mv_err *e)
 {
@@ -385,7 +368,7 @@ mv_memsut_prepare(struct mv_memsut *s, const struct mv_event *ev,
 	default: break;
 	}
 	if (op->f == MV_SOP_ADD || op->f == MV_SOP_WRITE) {
-		if (raw_int(ev->value, &op->a) == 0)
+		if (mv_raw_int(ev->value, &op->a) == 0)
 			return 0;
 		return mv_err_set(
 		    e, "\"value\" of %s is not an integer", ev->f);

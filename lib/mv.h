@@ -46,6 +46,12 @@ int mv_parse_duration(
 #define MV_NODE_NAME_MAX 63
 int mv_node_name_ok(const char *p, size_t n);
 
+/*
+ * The JSON integer raw (a value's text as the reader keeps it) in *out.
+ * Returns 0, or -1 when raw is NULL, not a plain integer, or out of range.
+ */
+int mv_raw_int(const char *raw, int64_t *out);
+
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
 int64_t mv_now_ns(void);
 /* Wall clock in nanoseconds since the Unix epoch (CLOCK_REALTIME). */

@@ -23,9 +23,23 @@
 
 struct mv_nemesis {
 	const char *cmd, *pidfile, *undo_log;
+	const char *node; /* the cluster node the targets are, or NULL */
+	pid_t (*start)(void *, struct mv_err *);
+	void *start_arg;
 	pid_t *paused;
 	size_t npaused, cap;
+	struct mv_buf other; /* the undo log's other lines, e.g. clocks */
 };
+
+/* 1 if the undo log line s is a pid (ours), stored in *pid. */
+static int
+pid_line(const char *s, long *pid)
+{
+	char *end;
+
+	*pid = strtol(s, &end, 10);
+	return end != s && *pid > 0 && end[strspn(end, " \t\r\n")] == '\0';
+}
 
 static void add_pid(pid_t **v, size_t *n, size_t *cap, pid_t pid);
 
@@ -35,14 +49,22 @@ mv_nemesis_new(const char *cmd, const char *pidfile, const char *undo_log)
 	struct mv_nemesis *n = mv_xcalloc(1, sizeof(*n));
 	FILE *f;
 	long pid;
+	char *s = NULL;
+	size_t cap = 0;
 
 	n->cmd = cmd, n->pidfile = pidfile, n->undo_log = undo_log;
-	/* Adopt what an earlier run left stopped: it is ours to continue. */
+	/*
+	 * Adopt what an earlier run left stopped: it is ours to continue.
+	 * Other faults' lines (mv-nemesis clock) are kept as they are.
+	 */
 	if (undo_log && (f = fopen(undo_log, "r")) != NULL) {
-		while (fscanf(f, "%ld", &pid) == 1)
-			if (pid > 0)
+		while (getline(&s, &cap, f) > 0)
+			if (pid_line(s, &pid))
 				add_pid(&n->paused, &n->npaused, &n->cap,
 				    (pid_t)pid);
+			else if (s[strspn(s, " \t\r\n")] != '\0')
+				mv_buf_adds(&n->other, s);
+		free(s);
 		fclose(f);
 	}
 	return n;
@@ -54,7 +76,17 @@ mv_nemesis_free(struct mv_nemesis *n)
 	if (n == NULL)
 		return;
 	free(n->paused);
+	mv_buf_release(&n->other);
 	free(n);
+}
+
+void
+mv_nemesis_set_node(struct mv_nemesis *n, const char *node,
+    pid_t (*start)(void *arg, struct mv_err *e), void *arg)
+{
+	n->node = node;
+	n->start = node ? start : NULL;
+	n->start_arg = arg;
 }
 
 size_t
@@ -235,7 +267,7 @@ write_log(struct mv_nemesis *n, struct mv_err *e)
 
 	if (n->undo_log == NULL)
 		return 0;
-	if (n->npaused == 0) {
+	if (n->npaused == 0 && n->other.len == 0) {
 		if (unlink(n->undo_log) < 0 && errno != ENOENT)
 			return mv_err_set(
 			    e, "%s: %s", n->undo_log, strerror(errno));
@@ -246,6 +278,9 @@ write_log(struct mv_nemesis *n, struct mv_err *e)
 		return mv_err_set(e, "%s: %s", tmp, strerror(errno));
 	for (i = 0; i < n->npaused; i++)
 		fprintf(f, "%ld\n", (long)n->paused[i]);
+	if (n->other.len > 0)
+		fprintf(f, "%s%s", n->other.p,
+		    n->other.p[n->other.len - 1] == '\n' ? "" : "\n");
 	bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
 	bad |= fclose(f) != 0;
 	if (bad || rename(tmp, n->undo_log) < 0) {
@@ -270,14 +305,18 @@ drop_paused(struct mv_nemesis *n, pid_t pid)
 
 /* Appends the fault event line. */
 static void
-event(struct mv_buf *b, const char *f, const pid_t *pids, size_t np,
-    const char *undo, const char *effect, pid_t newpid, int64_t time_ns)
+event(const struct mv_nemesis *n, struct mv_buf *b, const char *f,
+    const pid_t *pids, size_t np, const char *undo, const char *effect,
+    pid_t newpid, int64_t time_ns)
 {
 	size_t i;
 
 	mv_buf_adds(b, "{\"type\":\"info\",\"process\":\"nemesis\",\"f\":");
 	mv_buf_add_jstr(b, f, strlen(f));
-	mv_buf_adds(b, ",\"value\":{\"targets\":[");
+	mv_buf_adds(b, ",\"value\":{");
+	if (n->node)
+		mv_buf_addf(b, "\"node\":\"%s\",", n->node);
+	mv_buf_adds(b, "\"targets\":[");
 	for (i = 0; i < np; i++)
 		mv_buf_addf(b, "%s%ld", i ? "," : "", (long)pids[i]);
 	mv_buf_adds(b, "],\"undo\":");
@@ -330,7 +369,7 @@ do_pause(struct mv_nemesis *n, const pid_t *v, size_t np, int64_t t,
 	}
 	for (i = 0; i < np; i++)
 		kill(v[i], SIGSTOP);
-	event(ev, "pause", v, np, "resume",
+	event(n, ev, "pause", v, np, "resume",
 	    tally(settle(v, np, stopped, 1), np, "stopped", "partly-stopped",
 	        "not-stopped"),
 	    0, t);
@@ -347,7 +386,7 @@ do_resume(struct mv_nemesis *n, const pid_t *v, size_t np, int64_t t,
 		kill(v[i], SIGCONT);
 		drop_paused(n, v[i]);
 	}
-	event(ev, "resume", v, np, NULL,
+	event(n, ev, "resume", v, np, NULL,
 	    tally(settle(v, np, stopped, 0), np, "running", "partly-running",
 	        "still-stopped"),
 	    0, t);
@@ -414,7 +453,7 @@ do_end(struct mv_nemesis *n, const char *f, const pid_t *v, size_t np,
 	pid_t pid = 0;
 	const char *effect;
 
-	if (restart && n->cmd == NULL)
+	if (restart && n->cmd == NULL && n->start == NULL)
 		return mv_err_set(e, "restart needs a command (--cmd)");
 	gone = end_all(n, v, np, term ? SIGTERM : SIGKILL);
 	if (term)
@@ -424,11 +463,13 @@ do_end(struct mv_nemesis *n, const char *f, const pid_t *v, size_t np,
 		effect =
 		    tally(gone, np, "killed", "partly-killed", "not-killed");
 	if (restart && gone == np) {
-		if ((pid = start_cmd(n, e)) < 0)
+		pid = n->start ? n->start(n->start_arg, e) : start_cmd(n, e);
+		if (pid < 0)
 			return -1;
 		effect = "restarted";
 	}
-	event(ev, f, v, np, restart || n->cmd == NULL ? NULL : "restart",
+	event(n, ev, f, v, np,
+	    restart || (n->cmd == NULL && n->start == NULL) ? NULL : "restart",
 	    effect, pid, t);
 	if (write_log(n, e) < 0)
 		return -1;
@@ -452,7 +493,7 @@ mv_nemesis_fault(struct mv_nemesis *n, const char *f, const struct mv_target *t,
 		return -1;
 	}
 	if (np == 0 && strcmp(f, "restart") != 0) {
-		event(ev, f, v, np, NULL, "no-target", 0, time_ns);
+		event(n, ev, f, v, np, NULL, "no-target", 0, time_ns);
 		rc = 0;
 	} else if (strcmp(f, "pause") == 0)
 		rc = do_pause(n, v, np, time_ns, ev, e);
@@ -487,18 +528,30 @@ mv_nemesis_heal_log(const char *path, struct mv_err *e)
 {
 	FILE *f = fopen(path, "r");
 	long pid;
-	int n = 0;
+	int n = 0, bad = 0;
+	char *s = NULL;
+	size_t cap = 0, lineno = 0, w;
 
 	if (f == NULL)
 		return mv_err_set(e, "%s: %s", path, strerror(errno));
-	while (fscanf(f, "%ld", &pid) == 1)
-		if (pid > 0 && kill((pid_t)pid, SIGCONT) == 0)
-			n++;
-	if (!feof(f)) {
-		fclose(f);
-		return mv_err_set(e, "%s: not an undo log", path);
+	/*
+	 * A pid a line, or another fault's entry "KIND ARG" (a lowercase
+	 * word, a space: "clock FILE") that its owner heals.
+	 */
+	while (!bad && getline(&s, &cap, f) > 0) {
+		lineno++;
+		w = strspn(s, "abcdefghijklmnopqrstuvwxyz");
+		if (pid_line(s, &pid)) {
+			if (kill((pid_t)pid, SIGCONT) == 0)
+				n++;
+		} else if (w == 0 || s[w] != ' ')
+			bad = s[strspn(s, " \t\r\n")] != '\0';
 	}
+	free(s);
 	fclose(f);
+	if (bad)
+		return mv_err_set(
+		    e, "%s:%zu: not an undo log line", path, lineno);
 	if (unlink(path) < 0)
 		return mv_err_set(e, "%s: %s", path, strerror(errno));
 	return n;

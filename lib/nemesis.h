@@ -53,6 +53,15 @@ int mv_nemesis_fault(struct mv_nemesis *n, const char *f,
 size_t mv_nemesis_heal(
     struct mv_nemesis *n, int64_t time_ns, struct mv_buf *ev);
 
+/*
+ * Makes n's faults about one cluster node: events carry "node":NAME
+ * (borrowed), and restart calls start(arg, e) (the node's own command in
+ * its namespace: it returns the new pid, or -1 with e filled) instead of
+ * the shell command.  node NULL goes back to plain processes.
+ */
+void mv_nemesis_set_node(struct mv_nemesis *n, const char *node,
+    pid_t (*start)(void *arg, struct mv_err *e), void *arg);
+
 /* Number of processes n holds stopped. */
 size_t mv_nemesis_npaused(const struct mv_nemesis *n);
 

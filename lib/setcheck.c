@@ -545,23 +545,15 @@ mv_setcheck_set(struct mv_xctx *x)
 	return rc;
 }
 
+/* As mv_raw_int, but null counts as 0 (a counter nobody added to). */
 static int
 raw_int(const char *raw, int64_t *out)
 {
-	char *end;
-	long long v;
-
-	if (raw == NULL)
-		return -1;
-	if (strcmp(raw, "null") == 0) {
+	if (raw && strcmp(raw, "null") == 0) {
 		*out = 0;
 		return 0;
 	}
-	v = strtoll(raw, &end, 10);
-	if (end == raw || *end != '\0')
-		return -1;
-	*out = v;
-	return 0;
+	return mv_raw_int(raw, out);
 }
 
 static int

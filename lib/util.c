@@ -172,6 +172,22 @@ mv_rng_double(struct mv_rng *r)
 }
 
 int
+mv_raw_int(const char *raw, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (raw == NULL || !(raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')))
+		return -1;
+	errno = 0;
+	v = strtoll(raw, &end, 10);
+	if (errno || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
 mv_node_name_ok(const char *p, size_t n)
 {
 	size_t i;

@@ -22,6 +22,13 @@
 #include "mv.h"
 #include "wgl.h"
 
+/* For search(): its two copies are what specializes them. */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 /*
  * The memo: (k1, k2) pairs under linear probing from slot k2, at most
  * half full.  Buckets of four pairs on one cache line, filled to three
@@ -35,11 +42,6 @@ struct memo {
 	size_t mapped; /* bytes mapped at k, 0 if from calloc */
 };
 
-struct srt {
-	uint64_t pos;
-	uint32_t ent;
-};
-
 static uint64_t
 splitmix(uint64_t *x)
 {
@@ -48,16 +50,6 @@ splitmix(uint64_t *x)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
-}
-
-static int
-srt_cmp(const void *a, const void *b)
-{
-	const struct srt *x = a, *y = b;
-
-	if (x->pos != y->pos)
-		return x->pos < y->pos ? -1 : 1;
-	return x->ent < y->ent ? -1 : x->ent > y->ent;
 }
 
 /* The table is probed at random over megabytes: see mv_bigalloc. */
@@ -116,23 +108,13 @@ memo_grow(struct memo *mm, size_t limit, size_t other)
 	return 0;
 }
 
-/* Adds (k1, k2); returns 1 if it was new, 0 if seen. */
+/* Adds (k1, k2) to table k; returns 1 if it was new, 0 if seen. */
 static inline int
-memo_add(struct memo *mm, uint64_t k1, uint64_t k2)
+memo_add(uint64_t *k, size_t mask, uint64_t k1, uint64_t k2)
 {
 	if ((k1 | k2) == 0)
 		k1 = 1;
-	if (!memo_put(mm->k, mm->cap - 1, k1, k2))
-		return 0;
-	mm->n++;
-	return 1;
-}
-
-/* Whether the memo must grow before the next add. */
-static inline int
-memo_full(const struct memo *mm)
-{
-	return mm->n * 2 >= mm->cap;
+	return memo_put(k, mask, k1, k2);
 }
 
 static inline uint64_t
@@ -150,7 +132,6 @@ struct search {
 	uint64_t *sst, *z;
 	struct memo memo;
 	size_t fixed;
-	int reg; /* a register: steps inline, see step() */
 };
 
 /*
@@ -159,22 +140,20 @@ struct search {
  * are done here, exactly as mv_model_step does them.
  */
 static inline int
-step(struct search *w, uint64_t s, uint32_t i, uint64_t *ns)
+step(struct search *w, int reg, uint64_t s, uint32_t i, uint64_t *ns)
 {
 	const struct mv_mop *op = &w->in->ops[i];
+	uint64_t a, b;
+	int f;
 
-	if (!w->reg)
+	if (!reg)
 		return mv_model_step(w->m, s, op, i, ns);
-	if (op->f == MV_MOP_READ) {
-		*ns = s;
-		return s == (uint64_t)op->a;
-	}
-	if (op->f == MV_MOP_WRITE) {
-		*ns = (uint64_t)op->a;
-		return 1;
-	}
-	*ns = (uint64_t)op->b;
-	return s == (uint64_t)op->a;
+	/* Selects, not branches: the kind of the next op is anyone's guess. */
+	f = op->f;
+	a = (uint64_t)op->a;
+	b = (uint64_t)op->b;
+	*ns = f == MV_MOP_READ ? s : f == MV_MOP_WRITE ? a : b;
+	return (s == a) | (f == MV_MOP_WRITE);
 }
 
 static inline void
@@ -241,19 +220,21 @@ keep_best(struct search *w, size_t sp, size_t *lw)
  * miss the cache in large searches, and this overlaps two of them.
  */
 static inline void
-prefetch_call(struct search *w, uint32_t e, uint64_t state, uint64_t h2)
+prefetch_call(
+    struct search *w, int reg, uint32_t e, uint64_t state, uint64_t h2)
 {
 #if defined(__GNUC__)
 	uint64_t ns;
 	size_t j;
 
-	if ((e & 1) || e >= 2 * w->in->n || !step(w, state, e >> 1, &ns))
+	if ((e & 1) || e >= 2 * w->in->n || !step(w, reg, state, e >> 1, &ns))
 		return;
 	j = (size_t)((h2 ^ w->z[e + 1] ^ mix(ns, 0x94d049bb133111ebULL))
 	    & (w->memo.cap - 1));
 	__builtin_prefetch(&w->memo.k[2 * j]);
 #else
 	(void)w;
+	(void)reg;
 	(void)e;
 	(void)state;
 	(void)h2;
@@ -273,103 +254,280 @@ first_after_lift(const struct search *w, uint32_t head, uint32_t e)
 	return f;
 }
 
-static int
-run(struct search *w, struct mv_wgl_res *res)
+/*
+ * Below this many memo slots (256 KB) the table stays in cache and the
+ * prefetches of prefetch_call cost more than they save.
+ */
+#define PREFETCH_SLOTS ((size_t)1 << 14)
+
+/*
+ * The search; reg is a constant at each call below, so that a register
+ * search has no model dispatch left in its loop.
+ */
+static ALWAYS_INLINE int
+search(struct search *w, struct mv_wgl_res *res, int reg)
 {
 	const struct mv_wgl_in *in = w->in;
+	const uint64_t *z = w->z, *ret = in->ret;
+	uint32_t *next = w->next, *stk = w->stk;
+	uint64_t *sst = w->sst, *mk = w->memo.k;
 	uint32_t head = (uint32_t)(2 * in->n), tail = head + 1, e, i;
-	uint64_t state = mv_model_init(w->m), ns, h1 = 0, h2 = 0, k1, k2;
-	size_t sp = 0, stuck_depth = 0, lw = 0;
-	int r;
+	uint64_t state = mv_model_init(w->m), ns, h1 = 0, h2 = 0, k1, k2, m1,
+	         m2;
+	uint64_t steps = 0;
+	size_t sp = 0, stuck_depth = 0, lw = 0, depth = 0, stuck = SIZE_MAX;
+	size_t mask = w->memo.cap - 1, mn = w->memo.n;
+	int r = MV_WGL_VALID;
 
-	e = w->next[head];
+	/*
+	 * What the loop reads and writes lives in locals: stores through
+	 * sst and the memo could alias the fields of w and res, and the
+	 * compiler would reload them at every step.
+	 */
+	e = next[head];
 	for (;;) {
 		if (e == tail)
 			break;
 		i = e >> 1;
 		if ((e & 1) == 0) {
-			if ((++res->steps & 4095) == 0
-			    && (r = budget(w, res)) != 0)
-				return r;
-			if (step(w, state, i, &ns)) {
-				k1 = h1 ^ w->z[2 * i];
-				k2 = h2 ^ w->z[2 * i + 1];
-				if (memo_full(&w->memo)
-				    && memo_grow(&w->memo, in->mem_limit,
-				        w->fixed + mv_model_bytes(w->m)))
-					return MV_WGL_MEMORY;
-				prefetch_call(w, w->next[e], state, h2);
-				prefetch_call(
-				    w, first_after_lift(w, head, e), ns, k2);
-				if (memo_add(&w->memo,
-				        k1 ^ mix(ns, 0xbf58476d1ce4e5b9ULL),
-				        k2 ^ mix(ns, 0x94d049bb133111ebULL))) {
-					w->stk[sp] = e;
-					w->sst[sp++] = state;
-					if (sp > res->depth) {
-						res->depth = sp;
-						keep_best(w, sp, &lw);
-					}
-					state = ns;
-					h1 = k1;
-					h2 = k2;
-					lift(w, e);
-					e = w->next[head];
-					continue;
-				}
+			if ((++steps & 4095) == 0) {
+				res->steps = steps;
+				w->memo.n = mn;
+				if ((r = budget(w, res)) != 0)
+					break;
 			}
-			e = w->next[e];
+			if (!step(w, reg, state, i, &ns)) {
+				e = next[e];
+				continue;
+			}
+			k1 = h1 ^ z[2 * i];
+			k2 = h2 ^ z[2 * i + 1];
+			if (mn * 2 >= mask + 1) {
+				w->memo.n = mn;
+				if (memo_grow(&w->memo, in->mem_limit,
+				        w->fixed + mv_model_bytes(w->m))) {
+					r = MV_WGL_MEMORY;
+					break;
+				}
+				mk = w->memo.k;
+				mask = w->memo.cap - 1;
+			}
+			if (mask >= PREFETCH_SLOTS) {
+				prefetch_call(w, reg, next[e], state, h2);
+				prefetch_call(w, reg,
+				    first_after_lift(w, head, e), ns, k2);
+			}
+			/* The memo's key: the set's hashes, each with the
+			 * state. */
+			m1 = k1 ^ mix(ns, 0xbf58476d1ce4e5b9ULL);
+			m2 = k2 ^ mix(ns, 0x94d049bb133111ebULL);
+			if (!memo_add(mk, mask, m1, m2)) {
+				e = next[e];
+				continue;
+			}
+			mn++;
+			stk[sp] = e;
+			sst[sp++] = state;
+			if (sp > depth) {
+				depth = sp;
+				keep_best(w, sp, &lw);
+			}
+			state = ns;
+			h1 = k1;
+			h2 = k2;
+			lift(w, e);
+			e = next[head];
 			continue;
 		}
-		if (in->ret[i] == MV_WGL_OPEN)
+		if (ret[i] == MV_WGL_OPEN)
 			break;
-		if (res->stuck == SIZE_MAX || sp > stuck_depth) {
-			res->stuck = i;
+		if (stuck == SIZE_MAX || sp > stuck_depth) {
+			stuck = i;
 			stuck_depth = sp;
 		}
-		if (sp == 0)
-			return MV_WGL_INVALID;
-		e = w->stk[--sp];
+		if (sp == 0) {
+			r = MV_WGL_INVALID;
+			break;
+		}
+		e = stk[--sp];
 		if (sp < lw)
 			lw = sp;
-		state = w->sst[sp];
+		state = sst[sp];
 		i = e >> 1;
-		h1 ^= w->z[2 * i];
-		h2 ^= w->z[2 * i + 1];
+		h1 ^= z[2 * i];
+		h2 ^= z[2 * i + 1];
 		unlift(w, e);
-		e = w->next[e];
+		e = next[e];
 	}
-	/* Valid: the stack is a witness. */
-	lw = 0;
-	keep_best(w, sp, &lw);
-	res->nprefix = sp;
-	return MV_WGL_VALID;
+	res->steps = steps;
+	res->depth = depth;
+	res->stuck = stuck;
+	w->memo.n = mn;
+	if (r == MV_WGL_VALID) {
+		/* The stack is a witness. */
+		lw = 0;
+		keep_best(w, sp, &lw);
+		res->nprefix = sp;
+	}
+	return r;
 }
 
-/* Links calls and returns in history order, open returns last. */
+static int
+run_register(struct search *w, struct mv_wgl_res *res)
+{
+	return search(w, res, 1);
+}
+
+static int
+run_model(struct search *w, struct mv_wgl_res *res)
+{
+	return search(w, res, 0);
+}
+
+/* Whether entry a comes before b, their positions in key. */
+static inline int
+key_before(const uint64_t *key, uint32_t a, uint32_t b)
+{
+	uint64_t ka = key[a], kb = key[b];
+
+	return (ka < kb) | ((ka == kb) & (a < b));
+}
+
+/* Merges the sorted runs a[lo..mid) and a[mid..hi) into out[lo..hi). */
+static void
+merge(const uint64_t *key, const uint32_t *a, uint32_t *out, size_t lo,
+    size_t mid, size_t hi)
+{
+	size_t i = lo, j = mid, k;
+
+	if (mid == hi || !key_before(key, a[mid], a[mid - 1])) {
+		memcpy(out + lo, a + lo, (hi - lo) * sizeof(*a));
+		return;
+	}
+	for (k = lo; k < hi; k++)
+		if (j == hi || (i < mid && !key_before(key, a[j], a[i])))
+			out[k] = a[i++];
+		else
+			out[k] = a[j++];
+}
+
+/*
+ * Sorts the n entries of a by key, using tmp (n entries); returns which
+ * of the two holds the result.  A merge sort of runs of ever longer
+ * length, skipping merges already in order.
+ */
+static uint32_t *
+sort_all(const uint64_t *key, uint32_t *a, uint32_t *tmp, size_t n)
+{
+	size_t w, lo, mid, hi;
+	uint32_t *t;
+
+	for (w = 1; w < n; w *= 2) {
+		for (lo = 0; lo < n; lo += 2 * w) {
+			mid = lo + w < n ? lo + w : n;
+			hi = lo + 2 * w < n ? lo + 2 * w : n;
+			merge(key, a, tmp, lo, mid, hi);
+		}
+		t = a;
+		a = tmp;
+		tmp = t;
+	}
+	return a;
+}
+
+/*
+ * Insertion-sorts the n entries of a by key while that takes at most
+ * *budget moves; 0 when done, -1 when the budget ran out (a then holds
+ * the same entries in some order).
+ */
+static int
+sort_near(const uint64_t *key, uint32_t *a, size_t n, size_t *budget)
+{
+	size_t i, j;
+	uint32_t x;
+
+	for (i = 1; i < n; i++) {
+		x = a[i];
+		for (j = i; j > 0 && key_before(key, x, a[j - 1]); j--) {
+			if ((*budget)-- == 0) {
+				a[j] = x; /* a[j] is the hole */
+				return -1;
+			}
+			a[j] = a[j - 1];
+		}
+		a[j] = x;
+	}
+	return 0;
+}
+
+/*
+ * Puts the calls and returns in history order, open returns last, in s
+ * or t (2n entries each; returns which), key holding their positions.
+ * Calls come in order and returns nearly so, an op overtaken only by the
+ * few that overlap it: the calls and the closed returns are sorted apart
+ * by insertion and merged, unless that takes too many moves.  (qsort
+ * was slower, and glibc's asks the kernel for the size of memory on its
+ * first call: a syscall that cost more than the whole search of a small
+ * key.)
+ */
+static uint32_t *
+order(const struct mv_wgl_in *in, const uint64_t *key, uint32_t *s, uint32_t *t)
+{
+	size_t n = in->n, i, j, k, m = n, budget = 8 * n + 64;
+
+	for (i = 0; i < n; i++)
+		s[i] = (uint32_t)(2 * i);
+	for (i = 0; i < n; i++)
+		if (in->ret[i] != MV_WGL_OPEN)
+			s[m++] = (uint32_t)(2 * i + 1);
+	for (i = 0, k = m; i < n; i++)
+		if (in->ret[i] == MV_WGL_OPEN)
+			s[k++] = (uint32_t)(2 * i + 1);
+	if (sort_near(key, s, n, &budget) < 0
+	    || sort_near(key, s + n, m - n, &budget) < 0)
+		return sort_all(key, s, t, 2 * n);
+	/*
+	 * Without branches: which side comes next is anyone's guess.  s[m]
+	 * exists (s has 2n + 2 entries) and is read but not taken when the
+	 * returns run out.
+	 */
+	for (i = 0, j = n, k = 0; k < m; k++) {
+		uint32_t c = s[i < n ? i : n - 1], r = s[j];
+		int call = (i < n) & ((j == m) | key_before(key, c, r));
+
+		t[k] = call ? c : r;
+		i += (size_t)call;
+		j += (size_t)!call;
+	}
+	memcpy(t + m, s + m, (2 * n - m) * sizeof(*t));
+	return t;
+}
+
+/*
+ * Links calls and returns in history order.  The sort borrows arrays
+ * free until the search starts: z for the positions, sst and next.
+ */
 static void
 build_list(struct search *w)
 {
 	const struct mv_wgl_in *in = w->in;
 	size_t n = in->n, i;
-	struct srt *s = mv_xmalloc((2 * n + 1) * sizeof(*s));
-	uint32_t prev = (uint32_t)(2 * n);
+	uint32_t *s, prev = (uint32_t)(2 * n);
 
 	for (i = 0; i < n; i++) {
-		s[2 * i].pos = in->inv[i];
-		s[2 * i].ent = (uint32_t)(2 * i);
-		s[2 * i + 1].pos = in->ret[i];
-		s[2 * i + 1].ent = (uint32_t)(2 * i + 1);
+		w->z[2 * i] = in->inv[i];
+		w->z[2 * i + 1] = in->ret[i];
 	}
-	qsort(s, 2 * n, sizeof(*s), srt_cmp);
+	s = order(in, w->z, (uint32_t *)w->sst, w->next);
 	for (i = 0; i < 2 * n; i++) {
-		w->next[prev] = s[i].ent;
-		w->prev[s[i].ent] = prev;
-		prev = s[i].ent;
+		w->prev[s[i]] = prev;
+		prev = s[i];
 	}
-	w->next[prev] = (uint32_t)(2 * n + 1);
 	w->prev[2 * n + 1] = prev;
-	free(s);
+	/* next after prev: s may be next itself. */
+	for (i = 0; i < 2 * n + 2; i++)
+		if (i != 2 * n)
+			w->next[w->prev[i]] = (uint32_t)i;
 }
 
 int
@@ -385,36 +543,35 @@ mv_wgl_check(
 	memset(&w, 0, sizeof(w));
 	w.m = m;
 	w.in = in;
-	w.reg = mv_model_kind(m) == MV_MODEL_REGISTER
-	    || mv_model_kind(m) == MV_MODEL_CAS_REGISTER;
 	/* 8 slots an op to begin with, at most 4096: most keys are small. */
 	for (w.memo.first = 64; w.memo.first < 4096 && w.memo.first < 8 * n;)
 		w.memo.first *= 2;
-	w.next = mv_xmalloc((2 * n + 2) * sizeof(uint32_t));
-	w.prev = mv_xmalloc((2 * n + 2) * sizeof(uint32_t));
-	w.stk = mv_xmalloc((n + 1) * sizeof(uint32_t));
-	w.sst = mv_xmalloc((n + 1) * sizeof(uint64_t));
-	w.z = mv_xmalloc((2 * n + 1) * sizeof(uint64_t));
+	/* One block, 64-bit arrays first: sst, z, next, prev, stk. */
+	w.sst = mv_xmalloc(
+	    (n + 1) * 8 + (2 * n + 1) * 8 + (2 * n + 2) * 8 + (n + 1) * 4);
+	w.z = w.sst + (n + 1);
+	w.next = (uint32_t *)(w.z + 2 * n + 1);
+	w.prev = w.next + 2 * n + 2;
+	w.stk = w.prev + 2 * n + 2;
 	w.fixed = (2 * n + 2) * 8 + (n + 1) * 12 + (2 * n + 1) * 8
 	    + (in->prefix ? n * 4 : 0);
+	build_list(&w);
 	for (i = 0; i < 2 * n; i++)
 		w.z[i] = splitmix(&seed);
-	build_list(&w);
 	if (memo_grow(&w.memo, in->mem_limit, w.fixed + mv_model_bytes(m)))
 		res->status = MV_WGL_MEMORY;
 	else
-		res->status = run(&w, res);
+		res->status = mv_model_kind(m) == MV_MODEL_REGISTER
+		        || mv_model_kind(m) == MV_MODEL_CAS_REGISTER
+		    ? run_register(&w, res)
+		    : run_model(&w, res);
 	if (res->status != MV_WGL_VALID)
 		res->nprefix = res->depth;
 	res->bytes = w.memo.cap * 16 + w.fixed;
 	res->memo = w.memo.n;
 	if (w.memo.k != NULL)
 		memo_free(&w.memo);
-	free(w.next);
-	free(w.prev);
-	free(w.stk);
 	free(w.sst);
-	free(w.z);
 	return res->status;
 }
 

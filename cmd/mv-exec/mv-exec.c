@@ -10,6 +10,8 @@
 
 #include "exec.h"
 #include "gen.h"
+#include "cluster.h"
+#include "drv.h"
 #include "memsut.h"
 #include "mv.h"
 
@@ -25,8 +27,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: mv-exec [-c concurrency] [--sut mem|cmd:program] "
-	    "[-w workload]\n"
+	    "usage: mv-exec [-c concurrency] [-w workload]\n"
+	    "               [--sut mem|cmd:program|redis://...|etcd://...|"
+	    "pg://...] [--netns name] [--cluster state]\n"
 	    "               [--bug name[,name]] [--bug-rate p] [--info-rate p] "
 	    "[-s seed]\n"
 	    "               [--timeout duration] [-n limit] [--pace] "
@@ -76,7 +79,13 @@ parse_sut(struct mv_exec_opts *o, const char *s)
 		o->sut_cmd = NULL;
 	else if (strncmp(s, "cmd:", 4) == 0 && s[4] != '\0')
 		o->sut_cmd = s + 4;
-	else
+	else if ((o->drv = mv_drv_find(s, &o->drv_target)) != NULL) {
+		struct mv_err e;
+
+		if (mv_drv_check(o->drv, o->drv_target, &e) < 0)
+			errx(MV_EXIT_TROUBLE, "--sut %s: %s", s, e.msg);
+		o->sut_cmd = s;
+	} else
 		errx(MV_EXIT_TROUBLE, "invalid value for --sut: '%s'", s);
 }
 
@@ -128,11 +137,16 @@ main(int argc, char *argv[])
 	    {"limit", required_argument, NULL, 'n'},
 	    {"pace", no_argument, NULL, 'p'},
 	    {"line-buffered", no_argument, NULL, 'l'},
+	    {"netns", required_argument, NULL, 'N'},
+	    {"cluster", required_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	struct mv_exec_opts o;
 	struct mv_err e;
-	int c;
+	struct mv_cluster *clu = NULL;
+	struct mv_buf sutx = MV_BUF_INIT;
+	const char *sut = NULL, *cluster = NULL;
+	int c, rc;
 
 	mv_exec_opts_init(&o);
 	o.stop = &stop;
@@ -142,7 +156,7 @@ main(int argc, char *argv[])
 		case 'c':
 			o.concurrency = (int)int_opt("-c", optarg, 1, 100000);
 			break;
-		case 'S': parse_sut(&o, optarg); break;
+		case 'S': sut = optarg; break;
 		case 'w':
 			if ((o.workload = mv_workload_lookup(optarg)) < 0)
 				errx(MV_EXIT_TROUBLE, "unknown workload: %s",
@@ -171,6 +185,8 @@ main(int argc, char *argv[])
 			break;
 		case 'p': o.pace = 1; break;
 		case 'l': o.line_buffered = 1; break;
+		case 'N': o.netns = optarg; break;
+		case 'C': cluster = optarg; break;
 		case 'h': usage(stdout); return MV_EXIT_OK;
 		case 'V': puts("mv-exec mv " MV_VERSION); return MV_EXIT_OK;
 		case ':':
@@ -184,8 +200,30 @@ main(int argc, char *argv[])
 	if (argc - optind > 1)
 		errx(MV_EXIT_TROUBLE, "too many arguments: %s",
 		    argv[optind + 1]);
+	/*
+	 * A cluster's client namespace is where the drivers connect from, and
+	 * its placeholders ({addr:n1}) may name the servers in --sut.
+	 */
+	if (cluster) {
+		if ((clu = mv_cluster_load(cluster, &e)) == NULL)
+			errx(MV_EXIT_TROUBLE, "%s", e.msg);
+		if (clu->client.netns == NULL)
+			errx(MV_EXIT_TROUBLE,
+			    "%s: not a running cluster's state", cluster);
+		if (o.netns == NULL)
+			o.netns = clu->client.netns;
+		if (sut && mv_cluster_expand(clu, sut, &sutx, &e) < 0)
+			errx(MV_EXIT_TROUBLE, "--sut %s: %s", sut, e.msg);
+		if (sut)
+			sut = sutx.p;
+	}
+	if (sut)
+		parse_sut(&o, sut);
 	if (isatty(STDOUT_FILENO))
 		o.line_buffered = 1;
 	catch_signals();
-	return run(&o, optind < argc ? argv[optind] : "-");
+	rc = run(&o, optind < argc ? argv[optind] : "-");
+	mv_buf_release(&sutx);
+	mv_cluster_free(clu);
+	return rc;
 }

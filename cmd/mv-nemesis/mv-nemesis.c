@@ -1,4 +1,7 @@
-/* mv-nemesis: inject process faults, one at a time or on a seeded schedule. */
+/*
+ * mv-nemesis: inject process and network faults, one at a time or on a
+ * seeded schedule; bring a local cluster in namespaces up and down.
+ */
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
@@ -10,10 +13,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "clockfault.h"
+#include "cluster.h"
+#include "clusterctl.h"
 #include "history.h"
 #include "json.h"
 #include "mv.h"
 #include "nemesis.h"
+#include "netfault.h"
 
 #define MAX_TARGETS 64
 #define MAX_FAULTS 8
@@ -29,11 +37,22 @@ struct opts {
 	int periodic;
 	uint64_t seed;
 	int64_t interval, duration;
+	const char *cluster;            /* --cluster STATE */
+	const char *nodes[MAX_TARGETS]; /* --node NAME */
+	size_t nnodes;
+	char pidtext[24];     /* a node's pid as a target */
+	int directed, reject; /* partitions */
 };
 
 static volatile sig_atomic_t got_signal;
 static struct mv_nemesis *nem; /* for the exit handler */
 static int64_t t0;
+static struct mv_cluster *clu;   /* --cluster, loaded */
+static struct mv_netfault *netf; /* the partition in force, or NULL */
+static unsigned nparts;          /* partitions made, for table names */
+/* A one-shot partition, left in force on purpose (volatile: kept in
+ * memory for LeakSanitizer to see). */
+static struct mv_netfault *volatile kept_netf;
 
 static void
 usage(FILE *f)
@@ -47,8 +66,17 @@ usage(FILE *f)
 	    "                  [--duration duration] [--faults list] "
 	    "[--cmd command]\n"
 	    "                  [--undo-log file] target ...\n"
-	    "       mv-nemesis heal --undo-log file\n"
-	    "target: --pid pid | --pidfile file | --pgid pgid\n");
+	    "       mv-nemesis heal --undo-log file | --cluster state\n"
+	    "       mv-nemesis cluster up [--state file] [--undo-log file] "
+	    "[--run-id id] file\n"
+	    "       mv-nemesis cluster down state\n"
+	    "       mv-nemesis partition kind --cluster state [-s seed] "
+	    "[--node name]\n"
+	    "                  [--directed] [--reject]\n");
+	clock_usage(f);
+	fprintf(f,
+	    "target: --pid pid | --pidfile file | --pgid pgid | "
+	    "--cluster state --node name\n");
 }
 
 static void
@@ -61,11 +89,19 @@ on_signal(int sig)
 static void
 heal_at_exit(void)
 {
+	struct mv_err e;
+
+	if (netf) {
+		mv_netfault_stop(netf, NULL, &e);
+		netf = NULL;
+	}
 	if (nem) {
 		mv_nemesis_heal(nem, mv_now_ns() - t0, NULL);
 		mv_nemesis_free(nem);
 		nem = NULL;
 	}
+	mv_cluster_free(clu); /* after nem: its events name clu's nodes */
+	clu = NULL;
 }
 
 static void
@@ -111,6 +147,18 @@ put(struct mv_buf *b)
 		write_failed();
 }
 
+/* 1 if fault names a partition ("partition-KIND"). */
+static int
+partition_fault(const char *f)
+{
+	const char *dash = strchr(f, '-');
+	enum mv_grudge_kind k;
+	struct mv_err e;
+
+	return dash && strncmp(f, "partition-", 10) == 0
+	    && mv_grudge_kind_parse(dash + 1, &k, &e) == 0;
+}
+
 static void
 split_faults(struct opts *o, const char *list)
 {
@@ -121,7 +169,7 @@ split_faults(struct opts *o, const char *list)
 	for (p = strtok_r(o->faults_text, ",", &save); p;
 	     p = strtok_r(NULL, ",", &save)) {
 		if (strcmp(p, "pause") && strcmp(p, "kill") && strcmp(p, "term")
-		    && strcmp(p, "restart"))
+		    && strcmp(p, "restart") && !partition_fault(p))
 			errx(MV_EXIT_TROUBLE,
 			    "invalid value for --faults: '%s'", p);
 		if (o->nfaults == MAX_FAULTS)
@@ -157,6 +205,10 @@ parse(int argc, char *argv[], struct opts *o)
 	    {"interval", required_argument, NULL, 'i'},
 	    {"duration", required_argument, NULL, 'd'},
 	    {"faults", required_argument, NULL, 'f'},
+	    {"cluster", required_argument, NULL, 'C'},
+	    {"node", required_argument, NULL, 'n'},
+	    {"directed", no_argument, NULL, 'D'},
+	    {"reject", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	struct mv_err e;
@@ -193,6 +245,14 @@ parse(int argc, char *argv[], struct opts *o)
 				errx(MV_EXIT_TROUBLE, "%s", e.msg);
 			break;
 		case 'f': split_faults(o, optarg); break;
+		case 'C': o->cluster = optarg; break;
+		case 'n':
+			if (o->nnodes == MAX_TARGETS)
+				errx(MV_EXIT_TROUBLE, "too many nodes");
+			o->nodes[o->nnodes++] = optarg;
+			break;
+		case 'D': o->directed = 1; break;
+		case 'R': o->reject = 1; break;
 		case 'h': usage(stdout); exit(MV_EXIT_OK);
 		case 'V': puts("mv-nemesis mv " MV_VERSION); exit(MV_EXIT_OK);
 		default: usage(stderr); exit(MV_EXIT_TROUBLE);
@@ -205,6 +265,228 @@ parse(int argc, char *argv[], struct opts *o)
 	}
 }
 
+/* Loads --cluster, the state of a running cluster, into clu. */
+static void
+load_cluster(struct opts *o)
+{
+	struct mv_err e;
+	size_t i;
+
+	if (o->cluster == NULL) {
+		if (o->nnodes > 0)
+			errx(MV_EXIT_TROUBLE, "--node needs --cluster");
+		return;
+	}
+	if (o->nt > 0)
+		errx(MV_EXIT_TROUBLE,
+		    "--cluster and --pid, --pidfile, --pgid do not mix");
+	if ((clu = mv_cluster_load(o->cluster, &e)) == NULL)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	if (clu->run_id == NULL)
+		errx(MV_EXIT_TROUBLE,
+		    "%s: a description, not the state of a running cluster",
+		    o->cluster);
+	for (i = 0; i < o->nnodes; i++)
+		if (mv_cluster_node(clu, o->nodes[i]) == NULL)
+			errx(MV_EXIT_TROUBLE, "%s: no node named '%s'",
+			    o->cluster, o->nodes[i]);
+}
+
+/* Restarts a node with its own command; the state file follows. */
+static pid_t
+start_node(void *arg, struct mv_err *e)
+{
+	struct mv_cnode *nd = arg;
+	pid_t pid = mv_cluster_start_node(clu, nd, 1, e);
+
+	if (pid > 0 && mv_cluster_save(clu, e) < 0)
+		return -1;
+	return pid;
+}
+
+/* Makes o's one target node nd's process group (none when it is dead). */
+static void
+aim_node(struct opts *o, struct mv_cnode *nd)
+{
+	o->nt = 0;
+	if (mv_cluster_node_alive(nd)) {
+		snprintf(o->pidtext, sizeof(o->pidtext), "%ld", nd->pid);
+		o->t[0].kind = MV_TGT_PGID;
+		o->t[0].arg = o->pidtext;
+		o->nt = 1;
+	}
+	mv_nemesis_set_node(nem, nd->name, start_node, nd);
+}
+
+/* A process fault on each --node in turn; 2 when none was alive. */
+static int
+one_shot_nodes(struct opts *o)
+{
+	struct mv_buf b = MV_BUF_INIT;
+	struct mv_err e;
+	size_t i;
+	int n, hit = 0;
+
+	if (o->nnodes == 0)
+		errx(MV_EXIT_TROUBLE, "%s: no --node", o->mode);
+	nem = mv_nemesis_new(NULL, NULL, o->undo_log);
+	for (i = 0; i < o->nnodes; i++) {
+		aim_node(o, mv_cluster_node(clu, o->nodes[i]));
+		n = mv_nemesis_fault(nem, o->mode, o->t, o->nt, 0, &b, &e);
+		put(&b);
+		if (n < 0)
+			errx(MV_EXIT_TROUBLE, "%s", e.msg);
+		hit += n > 0;
+	}
+	mv_buf_release(&b);
+	mv_nemesis_free(nem); /* a one-shot pause is meant to last */
+	nem = NULL;
+	if (mv_fshut_stdout(&e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	if (hit == 0)
+		errx(MV_EXIT_TROUBLE, "%s: no such process", o->mode);
+	return MV_EXIT_OK;
+}
+
+/*
+ * Starts partition kind on clu (recorded in its undo log first) and
+ * appends its start event: the kind and the cut links by node name.
+ */
+static int
+start_partition(struct opts *o, const char *kind, uint64_t seed, int capture,
+    int64_t t, struct mv_buf *out, struct mv_err *e)
+{
+	static unsigned char cut[MV_CLUSTER_MAX_NODES * MV_CLUSTER_MAX_NODES];
+	struct mv_nf_node nodes[MV_CLUSTER_MAX_NODES];
+	struct mv_nf_spec sp;
+	enum mv_grudge_kind k;
+	char table[80], line[512];
+	long node = -1;
+	size_t i, j;
+	int comma = 0;
+
+	if (mv_grudge_kind_parse(kind, &k, e) < 0)
+		return -1;
+	for (i = 0; i < clu->n; i++) {
+		if (o->nnodes > 0
+		    && strcmp(clu->nodes[i].name, o->nodes[0]) == 0)
+			node = (long)i;
+		nodes[i].name = clu->nodes[i].name;
+		nodes[i].addr = clu->nodes[i].addr;
+		nodes[i].port = clu->nodes[i].port;
+	}
+	if (mv_grudge(k, clu->n, seed, node, o->directed, cut, e) < 0)
+		return -1;
+	snprintf(table, sizeof(table), "mv_%s_%ld_%u", clu->run_id,
+	    (long)getpid(), nparts++);
+	snprintf(line, sizeof(line), "nft %s %s", clu->switch_ns, table);
+	if (mv_cluster_log(clu->undo_log, line, e) < 0)
+		return -1;
+	memset(&sp, 0, sizeof(sp));
+	sp.netns = clu->switch_ns, sp.table = table, sp.nodes = nodes;
+	sp.n = clu->n, sp.cut = cut, sp.capture = capture;
+	sp.kind = o->reject ? MV_NF_REJECT : MV_NF_DROP;
+	if ((netf = mv_netfault_start(&sp, e)) == NULL)
+		return -1;
+	mv_buf_addf(out,
+	    "{\"type\":\"info\",\"process\":\"nemesis\",\"f\":"
+	    "\"start-partition\",\"value\":{\"kind\":\"%s\",\"table\":\"%s\","
+	    "\"directed\":%s,\"reject\":%s,\"cut\":[",
+	    mv_grudge_kind_name(k), table, o->directed ? "true" : "false",
+	    o->reject ? "true" : "false");
+	for (i = 0; i < clu->n; i++)
+		for (j = 0; j < clu->n; j++)
+			if (cut[i * clu->n + j])
+				mv_buf_addf(out, "%s[\"%s\",\"%s\"]",
+				    comma++ ? "," : "", nodes[i].name,
+				    nodes[j].name);
+	mv_buf_addf(out, "]},\"time\":%lld}\n", (long long)t);
+	return 0;
+}
+
+/* Stops the partition in force; appends its stop event with efficacy. */
+static void
+stop_partition(int64_t t, struct mv_buf *out)
+{
+	struct mv_err e;
+	int rc;
+
+	mv_buf_adds(out,
+	    "{\"type\":\"info\",\"process\":\"nemesis\",\"f\":"
+	    "\"stop-partition\",\"value\":");
+	rc = mv_netfault_stop(netf, out, &e);
+	netf = NULL;
+	mv_buf_addf(out, ",\"time\":%lld}\n", (long long)t);
+	if (rc < 0) {
+		put(out);
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	}
+}
+
+/* mv-nemesis partition KIND: the partition stays until heal. */
+static int
+partition(struct opts *o, const char *kind)
+{
+	struct mv_buf b = MV_BUF_INIT;
+	struct mv_err e;
+
+	if (clu == NULL)
+		errx(MV_EXIT_TROUBLE, "partition needs --cluster");
+	if (start_partition(o, kind, o->seed, 0, 0, &b, &e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	kept_netf = netf;
+	netf = NULL;
+	put(&b);
+	mv_buf_release(&b);
+	if (mv_fshut_stdout(&e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	return MV_EXIT_OK;
+}
+
+/*
+ * heal --cluster: deletes every partition table of the run and continues
+ * every process of the node namespaces.
+ */
+static int
+heal_cluster(void)
+{
+	char prefix[64];
+	struct mv_err e;
+	size_t cont;
+	int n;
+
+	snprintf(prefix, sizeof(prefix), "mv_%s_", clu->run_id);
+	n = mv_netfault_purge(clu->switch_ns, prefix, &e);
+	cont = mv_cluster_signal_all(clu, SIGCONT);
+	if (n < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	printf("{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"heal\","
+	       "\"value\":{\"run\":\"%s\",\"tables\":%d,\"continued\":%zu},"
+	       "\"time\":0}\n",
+	    clu->run_id, n, cont);
+	if (mv_fshut_stdout(&e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	return MV_EXIT_OK;
+}
+
+/* heal --undo-log of a cluster: tears the whole cluster down. */
+static int
+heal_cluster_log(const char *path)
+{
+	struct mv_heal_counts n;
+	struct mv_err e;
+
+	if (mv_cluster_heal_log(path, &n, &e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	printf("{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"heal\","
+	       "\"value\":{\"processes\":%zu,\"namespaces\":%zu,\"dirs\":%zu,"
+	       "\"tables\":%zu},\"time\":0}\n",
+	    n.procs, n.netns, n.dirs, n.tables);
+	if (mv_fshut_stdout(&e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	return MV_EXIT_OK;
+}
+
 /* One fault now; prints its event.  2 when no target was alive. */
 static int
 one_shot(struct opts *o)
@@ -213,6 +495,8 @@ one_shot(struct opts *o)
 	struct mv_err e;
 	int n;
 
+	if (clu)
+		return one_shot_nodes(o);
 	if (o->nt == 0)
 		errx(MV_EXIT_TROUBLE,
 		    "%s: no target (--pid, --pidfile, --pgid)", o->mode);
@@ -244,7 +528,8 @@ struct run {
 	size_t lineno;
 	struct mv_reader *rd; /* checks each line as mv-exec would */
 	struct mv_event ev;
-	const char *active; /* the fault in force, or NULL */
+	const char *active;    /* the fault in force, or NULL */
+	struct mv_cnode *node; /* with --cluster: the node it is on */
 	int64_t undo_at, next_at;
 };
 
@@ -269,11 +554,33 @@ fault(struct run *r, const char *f)
 {
 	struct mv_err e;
 
+	if (partition_fault(f)) {
+		if (start_partition(r->o, strchr(f, '-') + 1,
+		        mv_rng_next(&r->rng), 1, since_start(), &r->out, &e)
+		    < 0)
+			errx(MV_EXIT_TROUBLE, "%s", e.msg);
+		put(&r->out);
+		return;
+	}
+	if (clu)
+		aim_node(r->o, r->node);
 	if (mv_nemesis_fault(
 	        nem, f, r->o->t, r->o->nt, since_start(), &r->out, &e)
 	    < 0)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	put(&r->out);
+}
+
+/* The node of the next process fault: one of --node, or of all. */
+static struct mv_cnode *
+pick_node(struct run *r)
+{
+	const struct opts *o = r->o;
+
+	if (o->nnodes > 0)
+		return mv_cluster_node(
+		    clu, o->nodes[mv_rng_below(&r->rng, o->nnodes)]);
+	return &clu->nodes[mv_rng_below(&r->rng, clu->n)];
 }
 
 /* Starts a fault when one is due, and undoes it when its time is up. */
@@ -283,7 +590,10 @@ tick(struct run *r, int64_t now)
 	const char *f;
 
 	if (r->active && now >= r->undo_at) {
-		if (strcmp(r->active, "pause") == 0) {
+		if (partition_fault(r->active)) {
+			stop_partition(now, &r->out);
+			put(&r->out);
+		} else if (strcmp(r->active, "pause") == 0) {
 			mv_nemesis_heal(nem, now, &r->out);
 			put(&r->out);
 		} else
@@ -292,9 +602,11 @@ tick(struct run *r, int64_t now)
 		schedule_next(r, now);
 	} else if (!r->active && now >= r->next_at) {
 		f = r->o->faults[mv_rng_below(&r->rng, r->o->nfaults)];
+		if (clu)
+			r->node = pick_node(r);
 		fault(r, f);
-		if (strcmp(f, "pause") == 0
-		    || (strcmp(f, "restart") != 0 && r->o->cmd)) {
+		if (strcmp(f, "pause") == 0 || partition_fault(f)
+		    || (strcmp(f, "restart") != 0 && (r->o->cmd || clu))) {
 			r->active = f;
 			r->undo_at = now + r->o->duration;
 		} else
@@ -416,12 +728,17 @@ run(struct opts *o)
 	char path[4096];
 	int64_t now;
 
-	if (o->nt == 0)
+	if (o->nt == 0 && clu == NULL)
 		errx(MV_EXIT_TROUBLE,
-		    "run: no target (--pid, --pidfile, --pgid)");
-	for (size_t i = 0; i < o->nfaults; i++)
-		if (strcmp(o->faults[i], "restart") == 0 && o->cmd == NULL)
+		    "run: no target (--pid, --pidfile, --pgid, --cluster)");
+	for (size_t i = 0; i < o->nfaults; i++) {
+		if (strcmp(o->faults[i], "restart") == 0 && o->cmd == NULL
+		    && clu == NULL)
 			errx(MV_EXIT_TROUBLE, "restart needs --cmd");
+		if (partition_fault(o->faults[i]) && clu == NULL)
+			errx(MV_EXIT_TROUBLE, "%s needs --cluster",
+			    o->faults[i]);
+	}
 	if (o->undo_log == NULL) {
 		snprintf(path, sizeof(path), "%s/mv-nemesis.%ld.undo",
 		    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
@@ -450,7 +767,10 @@ run(struct opts *o)
 		wait_input(&r, now);
 	}
 	/* Undo what is in force: a pause ends, a kill is restarted. */
-	if (!got_signal && r.active && strcmp(r.active, "pause") != 0)
+	if (!got_signal && r.active && partition_fault(r.active)) {
+		stop_partition(since_start(), &r.out);
+		put(&r.out);
+	} else if (!got_signal && r.active && strcmp(r.active, "pause") != 0)
 		fault(&r, "restart");
 	mv_nemesis_heal(nem, since_start(), got_signal ? NULL : &r.out);
 	if (!got_signal)
@@ -473,16 +793,27 @@ run(struct opts *o)
 static int
 heal(struct opts *o)
 {
-	struct mv_err e;
-	int n;
+	struct mv_err e, ce;
+	int n, clocks;
 
+	if (clu)
+		return heal_cluster();
 	if (o->undo_log == NULL)
-		errx(MV_EXIT_TROUBLE, "heal needs --undo-log");
+		errx(MV_EXIT_TROUBLE, "heal needs --undo-log or --cluster");
+	if (mv_cluster_is_undo_log(o->undo_log))
+		return heal_cluster_log(o->undo_log);
+	/* Clocks first: the process heal removes the log. */
+	clocks = mv_clock_heal_log(o->undo_log, &ce);
 	if ((n = mv_nemesis_heal_log(o->undo_log, &e)) < 0)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	if (clocks < 0)
+		errx(MV_EXIT_TROUBLE, "%s", ce.msg);
 	printf("{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"heal\","
-	       "\"value\":{\"continued\":%d},\"time\":0}\n",
+	       "\"value\":{\"continued\":%d",
 	    n);
+	if (clocks > 0)
+		printf(",\"clocks\":%d", clocks);
+	printf("},\"time\":0}\n");
 	if (mv_fshut_stdout(&e) < 0)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	return MV_EXIT_OK;
@@ -494,6 +825,7 @@ main(int argc, char *argv[])
 	static const char *const one[] = {
 	    "pause", "resume", "kill", "term", "restart"};
 	struct opts o;
+	const char *kind = NULL;
 	size_t i;
 
 	t0 = mv_now_ns();
@@ -508,9 +840,25 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return MV_EXIT_TROUBLE;
 	}
+	if (strcmp(argv[1], "clock") == 0)
+		return clock_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "cluster") == 0)
+		return cluster_main(argc - 1, argv + 1);
 	o.mode = argv[1];
+	if (strcmp(o.mode, "partition") == 0 && argc > 2 && argv[2][0] != '-') {
+		/* The kind comes first: getopt sees the rest. */
+		kind = argv[2];
+		argv[2] = argv[1];
+		argc--, argv++;
+	}
 	parse(argc - 1, argv + 1, &o);
 	atexit(heal_at_exit);
+	load_cluster(&o);
+	if (strcmp(o.mode, "partition") == 0) {
+		if (kind == NULL)
+			errx(MV_EXIT_TROUBLE, "partition: no kind");
+		return partition(&o, kind);
+	}
 	if (strcmp(o.mode, "run") == 0)
 		return run(&o);
 	if (strcmp(o.mode, "heal") == 0)

@@ -1,0 +1,452 @@
+#!/usr/bin/env bats
+# mv-nemesis cluster: a local cluster in network namespaces, brought up,
+# faulted by node name, brought down or healed after a SIGKILL, leaving
+# nothing behind.  Needs root (namespaces); etcd tests need etcd 3.4.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+bats_require_minimum_version 1.5.0
+
+setup() {
+	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
+	PATH=$MV_BIN:$PATH
+	T=$BATS_TEST_TMPDIR
+	# A Python that starts fast (a pyenv shim can take seconds).
+	PY=python3
+	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+}
+
+# Whatever a test left, its undo logs remove.
+teardown() {
+	local u
+	for u in "$T"/undo*; do
+		[ -f "$u" ] && mv-nemesis heal --undo-log "$u" >/dev/null 2>&1
+	done
+	return 0
+}
+
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
+	command -v ip >/dev/null || skip "needs iproute2 (ip) to check"
+	unshare -n true 2>/dev/null || skip "cannot create a network namespace"
+}
+
+need_etcd() {
+	if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
+		skip "needs etcd and etcdctl (Debian etcd-server, etcd-client)"
+	fi
+}
+
+# A 3-node cluster of HTTP servers, ready when each port answers.
+http_cluster() {
+	cat >"$T/c.json" <<EOF
+{
+  "dir": "$T",
+  "subnet": "10.77.0.0/24",
+  "start": ["$PY", "-m", "http.server", "--bind", "{addr}", "8000"],
+  "ready": ["bash", "-c", "exec 5<>/dev/tcp/{addr}/8000"],
+  "ready_timeout": "20s",
+  "nodes": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}]
+}
+EOF
+}
+
+# field STATE JQ: one value of the state file.
+field() { jq -r "$2" "$1"; }
+
+# 0 if process $1 is gone (a zombie waiting for init counts as gone).
+proc_gone() {
+	local s
+	s=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -z "$s" ] || [ "$s" = Z ] || [ "$s" = X ]
+}
+
+# Checks that nothing of run $1 remains: namespaces, dir, processes $2...
+nothing_left() {
+	local id=$1 p
+	shift
+	run ip netns list
+	refute_output --partial "mv$id-"
+	[ ! -e "$T/mv$id" ]
+	for p in "$@"; do
+		for ((k = 0; k < 30; k++)); do
+			proc_gone "$p" && break
+			sleep 0.1
+		done
+		proc_gone "$p"
+	done
+}
+
+# The root namespace's links, addresses, IPv4 routes and rules (without
+# lifetimes, which count down).
+root_net() {
+	ip -o link | awk '{ print $2 }'
+	ip -o addr | awk '{ print $2, $3, $4 }'
+	ip -4 route
+	ip rule
+}
+
+# Can the client of state $1 open port $3 on node address $2?
+reach() {
+	ip netns exec "$(field "$1" .client.netns)" \
+		timeout 2 bash -c "exec 5<>/dev/tcp/$2/$3" 2>/dev/null
+}
+
+@test "bad descriptions are trouble, naming the file and field" {
+	printf '{"nodes":[{"name":"n1","addr":"10.9.0.1"}],"start":["x"]}' \
+		>"$T/a.json"
+	run -2 --separate-stderr mv-nemesis cluster up "$T/a.json"
+	assert_equal "$stderr" \
+		"mv-nemesis: $T/a.json: nodes[0]: addr: not a host address of the subnet"
+	printf '{"nodes":[{"name":"n1"},{"name":"n1"}],"start":["x"]}' >"$T/a.json"
+	run -2 --separate-stderr mv-nemesis cluster up "$T/a.json"
+	assert_equal "$stderr" "mv-nemesis: $T/a.json: nodes[1]: name: used twice"
+	printf '{"nodes":[{"name":"n1"}],"start":["x","{nope}"]}' >"$T/a.json"
+	run -2 --separate-stderr mv-nemesis cluster up "$T/a.json"
+	assert_equal "$stderr" \
+		"mv-nemesis: $T/a.json: nodes[0]: unknown placeholder {nope}"
+	printf '{"nodes":[{"name":"n1"}],"start":["x"],"colour":1}' >"$T/a.json"
+	run -2 --separate-stderr mv-nemesis cluster up "$T/a.json"
+	assert_equal "$stderr" \
+		"mv-nemesis: $T/a.json: (top): unknown member \"colour\""
+	printf '{"nodes":[{"name":"n1"}]' >"$T/a.json"
+	run -2 --separate-stderr mv-nemesis cluster up "$T/a.json"
+	assert_output ''
+	assert_equal "${stderr%%: *}" "mv-nemesis"
+	run -2 --separate-stderr mv-nemesis cluster up "$T/none.json"
+	assert_equal "$stderr" \
+		"mv-nemesis: $T/none.json: No such file or directory"
+	run -2 --separate-stderr mv-nemesis cluster sideways "$T/a.json"
+	[[ $stderr == "mv-nemesis: unknown cluster command: sideways"* ]]
+	# A description is not a state: nothing to bring down.
+	printf '{"nodes":[{"name":"n1"}],"start":["x"]}' >"$T/a.json"
+	run -2 --separate-stderr mv-nemesis cluster down "$T/a.json"
+	assert_equal "$stderr" \
+		"mv-nemesis: $T/a.json: a description, not the state of a running cluster"
+	# Nothing was made on the way (bats keeps its own files in $T).
+	printf '{"dir":"%s","nodes":[{"name":"n1","addr":"x"}],"start":["x"]}' \
+		"$T" >"$T/a.json"
+	run -2 --separate-stderr mv-nemesis cluster up "$T/a.json"
+	assert_equal "$stderr" \
+		"mv-nemesis: $T/a.json: nodes[0]: addr: not an IPv4 address"
+	run ls -A "$T"
+	refute_output --partial mv
+}
+
+@test "up: servers in their own namespaces, root untouched; down: nothing left" {
+	need_root
+	http_cluster
+	root_net >"$T/root.before"
+	run -0 --separate-stderr mv-nemesis cluster up --undo-log "$T/undo" \
+		"$T/c.json"
+	S=$output
+	id=$(field "$S" .run.id)
+	[ "$(field "$S" '.nodes | length')" = 3 ]
+	[ "$(field "$S" '.nodes[1].netns')" = "mv$id-n2" ]
+	[ "$(field "$S" '.nodes[1].addr')" = 10.77.0.2 ]
+	[ "$(field "$S" '.client.addr')" = 10.77.0.254 ]
+	run ip netns list
+	assert_output --partial "mv$id-sw"
+	assert_output --partial "mv$id-client"
+	# Each server answers the client, on its own address, in its own
+	# namespace, with the bridge port on the switch.
+	reach "$S" 10.77.0.1 8000
+	reach "$S" 10.77.0.2 8000
+	reach "$S" 10.77.0.3 8000
+	pid=$(field "$S" ".nodes[2].pid")
+	[ "$(readlink "/proc/$pid/ns/net")" = \
+		"$(ip netns exec "mv$id-n3" readlink /proc/self/ns/net)" ]
+	run -0 ip netns exec "mv$id-sw" ip -o link show master br0
+	assert_line --partial 'p-n1@'
+	assert_line --partial 'client@'
+	# A second run under the same id is refused, harming nothing.
+	run -2 --separate-stderr mv-nemesis cluster up --run-id "$id" \
+		--undo-log "$T/undo-again" "$T/c.json"
+	assert_equal "$stderr" \
+		"mv-nemesis: run id $id: in use (/run/netns/mv$id-sw)"
+	[ ! -e "$T/undo-again" ]
+	reach "$S" 10.77.0.1 8000
+	# The root namespace saw nothing of it.
+	root_net | diff "$T/root.before" -
+	pids=$(jq -r '.nodes[].pid' "$S")
+	run -0 --separate-stderr mv-nemesis cluster down "$S"
+	assert_equal "$(echo "$output" | jq -c .value)" \
+		"{\"run\":\"$id\",\"processes\":3,\"namespaces\":5,\"dirs\":1}"
+	# shellcheck disable=SC2086 # one pid a word
+	nothing_left "$id" $pids
+	[ ! -e "$T/undo" ]
+}
+
+@test "process faults by node name; restart uses the node's own command" {
+	need_root
+	http_cluster
+	run -0 --separate-stderr mv-nemesis cluster up --undo-log "$T/undo" \
+		"$T/c.json"
+	S=$output
+	id=$(field "$S" .run.id)
+	old=$(field "$S" '.nodes[1].pid')
+	run -0 --separate-stderr mv-nemesis kill --cluster "$S" --node n2
+	assert_equal "$(echo "$output" | jq -c '[.f,.value.node,.value.effect]')" \
+		'["kill","n2","killed"]'
+	run ! reach "$S" 10.77.0.2 8000
+	reach "$S" 10.77.0.1 8000
+	# Nothing left to kill: trouble, said as such.
+	run -2 --separate-stderr mv-nemesis kill --cluster "$S" --node n2
+	assert_equal "$stderr" "mv-nemesis: kill: no such process"
+	run -0 --separate-stderr mv-nemesis restart --cluster "$S" --node n2
+	assert_equal "$(echo "$output" | jq -c '[.f,.value.node,.value.effect]')" \
+		'["restart","n2","restarted"]'
+	new=$(field "$S" '.nodes[1].pid')
+	[ "$new" != "$old" ]
+	[ "$(echo "$output" | jq .value.pid)" = "$new" ]
+	for _ in $(seq 50); do reach "$S" 10.77.0.2 8000 && break; sleep 0.1; done
+	reach "$S" 10.77.0.2 8000
+	# Pause and resume a node's process group.
+	run -0 --separate-stderr mv-nemesis pause --cluster "$S" --node n3
+	assert_equal "$(echo "$output" | jq -r .value.effect)" stopped
+	p3=$(field "$S" '.nodes[2].pid')
+	[ "$(awk '{ print $3 }' "/proc/$p3/stat")" = T ]
+	run -0 --separate-stderr mv-nemesis resume --cluster "$S" --node n3
+	assert_equal "$(echo "$output" | jq -r .value.effect)" running
+	run -2 --separate-stderr mv-nemesis kill --cluster "$S" --node n9
+	assert_equal "$stderr" "mv-nemesis: $S: no node named 'n9'"
+	# On a schedule: each kill is undone by restarting the same node.
+	mv-nemesis run --cluster "$S" --faults kill --schedule periodic \
+		--interval 100ms --duration 200ms -s 2 < <(sleep 1.2) >"$T/h"
+	run -0 jq -sr '[.[] | select(.type == "info")
+		| "\(.f) \(.value.node) \(.value.effect)"] | join(",")' "$T/h"
+	[[ $output == "kill n"?" killed,restart n"?" restarted"* ]]
+	# shellcheck disable=SC2016 # $i is jq's
+	run -0 jq -sr '[.[] | select(.type == "info") | .value.node] |
+		[range(0; length; 2) as $i | .[$i] == .[$i + 1]] | all' "$T/h"
+	assert_output true
+	for a in 10.77.0.1 10.77.0.2 10.77.0.3; do
+		for ((k = 0; k < 50; k++)); do
+			reach "$S" "$a" 8000 && break
+			sleep 0.1
+		done
+		reach "$S" "$a" 8000
+	done
+	pids=$(jq -r '.nodes[].pid' "$S")
+	run -0 mv-nemesis cluster down "$S"
+	# shellcheck disable=SC2086 # one pid a word
+	nothing_left "$id" $old $pids
+}
+
+@test "a real 3-node etcd 3.4 cluster: healthy, a node killed and restarted" {
+	need_root
+	need_etcd
+	cat >"$T/e.json" <<EOF
+{
+  "dir": "$T",
+  "peer": "{node}=http://{addr}:2380",
+  "start": ["etcd", "--name", "{node}", "--data-dir", "{dir}/data",
+    "--listen-peer-urls", "http://{addr}:2380",
+    "--initial-advertise-peer-urls", "http://{addr}:2380",
+    "--listen-client-urls", "http://{addr}:2379",
+    "--advertise-client-urls", "http://{addr}:2379",
+    "--initial-cluster", "{peers}", "--initial-cluster-state", "new",
+    "--initial-cluster-token", "mv-{run}"],
+  "ready": ["etcdctl", "--endpoints=http://{addr}:2379",
+    "--dial-timeout=1s", "--command-timeout=1s", "endpoint", "health"],
+  "ready_timeout": "30s",
+  "nodes": [{"name": "e1"}, {"name": "e2"}, {"name": "e3"}]
+}
+EOF
+	run -0 --separate-stderr mv-nemesis cluster up --undo-log "$T/undo" \
+		"$T/e.json"
+	S=$output
+	id=$(field "$S" .run.id)
+	cl=$(field "$S" .client.netns)
+	eps=http://10.77.0.1:2379,http://10.77.0.2:2379,http://10.77.0.3:2379
+	ctl() { ip netns exec "$cl" etcdctl --endpoints="$eps" \
+		--dial-timeout=2s --command-timeout=3s "$@"; }
+	run -0 ctl endpoint health
+	assert_equal "$(grep -c 'is healthy' <<<"$output")" 3
+	run -0 ctl member list
+	assert_equal "${#lines[@]}" 3
+	run -0 ctl put k v1
+	run -0 mv-nemesis kill --cluster "$S" --node e1
+	# If e1 led, the others elect a new leader first.
+	for ((k = 0; k < 40; k++)); do
+		ip netns exec "$cl" etcdctl --endpoints=http://10.77.0.2:2379 \
+			--command-timeout=2s put k v2 >/dev/null 2>&1 && break
+		sleep 0.25
+	done
+	[ "$k" -lt 40 ]
+	run ! ip netns exec "$cl" etcdctl --endpoints=http://10.77.0.1:2379 \
+		--dial-timeout=1s --command-timeout=1s endpoint health
+	run -0 mv-nemesis restart --cluster "$S" --node e1
+	ok=0
+	for _ in $(seq 60); do
+		if ip netns exec "$cl" etcdctl --endpoints=http://10.77.0.1:2379 \
+			--dial-timeout=1s --command-timeout=1s endpoint health \
+			>/dev/null 2>&1; then
+			ok=1
+			break
+		fi
+		sleep 0.2
+	done
+	[ "$ok" = 1 ]
+	run -0 ip netns exec "$cl" etcdctl --endpoints=http://10.77.0.1:2379 \
+		--command-timeout=3s get k --print-value-only
+	assert_output v2
+	pids=$(jq -r '.nodes[].pid' "$S")
+	run -0 mv-nemesis cluster down "$S"
+	# shellcheck disable=SC2086 # one pid a word
+	nothing_left "$id" $pids
+}
+
+@test "heal --undo-log removes everything after mv-nemesis was SIGKILLed" {
+	need_root
+	# Never ready: up waits, and we kill it while it waits.
+	cat >"$T/k.json" <<EOF
+{
+  "dir": "$T",
+  "start": ["sleep", "600"],
+  "ready": ["false"],
+  "ready_timeout": "60s",
+  "nodes": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}]
+}
+EOF
+	mv-nemesis cluster up --undo-log "$T/undo" --run-id "k$$" \
+		"$T/k.json" >/dev/null 2>&1 &
+	up=$!
+	# Until all three run sleep: each was logged, then let go.
+	for ((k = 0; k < 100; k++)); do
+		pids=$(awk '$1 == "proc" { print $3 }' "$T/undo" 2>/dev/null) || :
+		n=0
+		for p in $pids; do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] && n=$((n + 1))
+		done
+		[ "$n" = 3 ] && break
+		sleep 0.05
+	done
+	kill -KILL "$up"
+	wait "$up" || :
+	[ "$n" = 3 ]
+	run ip netns list
+	assert_output --partial "mvk$$-n3"
+	for p in $pids; do ! proc_gone "$p"; done
+	run -0 --separate-stderr mv-nemesis heal --undo-log "$T/undo"
+	assert_equal "$(echo "$output" | jq -c .value)" \
+		'{"processes":3,"namespaces":5,"dirs":1,"tables":0}'
+	# shellcheck disable=SC2086 # one pid a word
+	nothing_left "k$$" $pids
+	[ ! -e "$T/undo" ]
+	# Healing again: the log is gone, which is trouble, not a crash.
+	run -2 --separate-stderr mv-nemesis heal --undo-log "$T/undo"
+}
+
+@test "two runs in parallel do not collide" {
+	need_root
+	http_cluster
+	mv-nemesis cluster up --undo-log "$T/undo1" "$T/c.json" >"$T/s1" &
+	a=$!
+	mv-nemesis cluster up --undo-log "$T/undo2" "$T/c.json" >"$T/s2" &
+	b=$!
+	wait "$a"
+	wait "$b"
+	S1=$(cat "$T/s1")
+	S2=$(cat "$T/s2")
+	id1=$(field "$S1" .run.id)
+	id2=$(field "$S2" .run.id)
+	[ "$id1" != "$id2" ]
+	# Same addresses, separate networks: each client reaches its own.
+	reach "$S1" 10.77.0.3 8000
+	reach "$S2" 10.77.0.3 8000
+	run -0 mv-nemesis kill --cluster "$S1" --node n3
+	run ! reach "$S1" 10.77.0.3 8000
+	reach "$S2" 10.77.0.3 8000
+	p1=$(jq -r '.nodes[].pid' "$S1")
+	p2=$(jq -r '.nodes[].pid' "$S2")
+	mv-nemesis cluster down "$S1" >/dev/null &
+	a=$!
+	mv-nemesis cluster down "$S2" >/dev/null &
+	b=$!
+	wait "$a"
+	wait "$b"
+	# shellcheck disable=SC2086 # one pid a word
+	nothing_left "$id1" $p1
+	# shellcheck disable=SC2086 # one pid a word
+	nothing_left "$id2" $p2
+}
+
+@test "partitions on a cluster: one-shot until heal, and in a run schedule" {
+	need_root
+	http_cluster
+	run -0 --separate-stderr mv-nemesis cluster up --undo-log "$T/undo" \
+		"$T/c.json"
+	S=$output
+	id=$(field "$S" .run.id)
+	# from NODE ADDR: can node NODE open the server at ADDR?
+	from() { ip netns exec "mv$id-$1" \
+		timeout 1 bash -c "exec 5<>/dev/tcp/$2/8000" 2>/dev/null; }
+	run -0 --separate-stderr mv-nemesis partition isolate --cluster "$S" \
+		--node n1
+	assert_equal "$(echo "$output" | jq -c '[.f,.value.kind,.value.cut]')" \
+		'["start-partition","isolate",[["n1","n2"],["n1","n3"],["n2","n1"],["n3","n1"]]]'
+	run ! from n2 10.77.0.1
+	from n2 10.77.0.3
+	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
+	assert_equal "$(echo "$output" | jq .value.tables)" 1
+	from n2 10.77.0.1
+	# In a schedule, with UDP from n2 to n1 every 10 ms all along:
+	# nothing crosses while the partition is in force.
+	ip netns exec "mv$id-n2" "$PY" -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"x", ("10.77.0.1", 9))
+open(sys.argv[1], "w").close()
+while True:
+    s.sendto(b"x", ("10.77.0.1", 9))
+    time.sleep(0.01)' "$T/sending" >/dev/null 2>&1 &
+	traffic=$!
+	for ((k = 0; k < 100; k++)); do
+		[ -e "$T/sending" ] && break
+		sleep 0.1
+	done
+	run -0 --separate-stderr mv-nemesis run --cluster "$S" --node n1 \
+		--faults partition-isolate --schedule periodic --interval 300ms \
+		--duration 1s -s 1 < <(sleep 1.5)
+	kill "$traffic" || :
+	wait "$traffic" || :
+	assert_equal "$(echo "$output" | jq -r .f | sort -u | tr '\n' ' ')" \
+		'start-partition stop-partition '
+	stop=$(echo "$output" |
+		jq -sc '[.[] | select(.f == "stop-partition")][0].value')
+	assert_equal "$(jq -r .crossed <<<"$stop")" 0
+	[ "$(jq -r .sent <<<"$stop")" -gt 10 ]
+	assert_equal "$(jq -r .effective <<<"$stop")" true
+	run -0 mv-nemesis cluster down "$S"
+	nothing_left "$id"
+}
+
+@test "SIGTERM while up waits: everything made so far is undone" {
+	need_root
+	cat >"$T/k.json" <<EOF2
+{
+  "dir": "$T",
+  "start": ["sleep", "600"],
+  "ready": ["false"],
+  "ready_timeout": "60s",
+  "nodes": [{"name": "n1"}, {"name": "n2"}]
+}
+EOF2
+	mv-nemesis cluster up --undo-log "$T/undo" --run-id "t$$" \
+		"$T/k.json" >"$T/out" 2>"$T/err" &
+	up=$!
+	for ((k = 0; k < 100; k++)); do
+		[ "$(grep -c '^proc ' "$T/undo" 2>/dev/null)" = 2 ] && break
+		sleep 0.05
+	done
+	pids=$(awk '$1 == "proc" { print $3 }' "$T/undo")
+	kill -TERM "$up"
+	st=0
+	wait "$up" || st=$?
+	[ "$st" = 2 ]
+	assert_equal "$(cat "$T/err")" "mv-nemesis: interrupted"
+	[ ! -s "$T/out" ]
+	[ ! -e "$T/undo" ]
+	# shellcheck disable=SC2086 # one pid a word
+	nothing_left "t$$" $pids
+}
