@@ -57,7 +57,8 @@ struct run {
 	/* A command SUT's own clock for the completion being written. */
 	const char *obs_src;
 	int64_t obs_ns;
-	int in_stream; /* input is a pipe or terminal, not a file */
+	int in_stream;  /* input is a pipe or terminal, not a file */
+	int want_input; /* peek_op stopped short of a blocking read */
 	struct slot *s;
 	int c, active;
 	struct mv_rng rng;
@@ -289,6 +290,19 @@ flush_before_read(struct run *r, int stream)
 		flush_out(r);
 }
 
+/* 1 if reading the input now will not block (a file always reads). */
+static int
+input_ready(struct run *r)
+{
+	struct pollfd p;
+
+	if (!r->in_stream || mv_reader_ready(r->rd))
+		return 1;
+	p.fd = fileno(r->in);
+	p.events = POLLIN;
+	return poll(&p, 1, 0) != 0;
+}
+
 /*
  * Makes r->la the next op record, passing nemesis events through on the
  * way; sets input_done at the end of input or of --limit.  Returns -1 on
@@ -318,6 +332,16 @@ peek_op(struct run *r)
 			    r->la.type == MV_META
 			        ? "\"meta\" record after the first line"
 			        : "expected an op record (from mv-gen)");
+		/*
+		 * With a server answering ops in flight, never block on the
+		 * input: a completion would wait for the next input line and
+		 * be stamped late (mv-nemesis holds records until their time).
+		 * run_cmd polls the input and the server together instead.
+		 */
+		if (r->mem == NULL && r->active > 0 && !input_ready(r)) {
+			r->want_input = 1;
+			return 0;
+		}
 		flush_before_read(r, r->in_stream);
 		rc = mv_reader_next(r->rd, &r->la, r->e);
 		if (rc < 0)
@@ -750,7 +774,7 @@ static int
 run_cmd(struct run *r)
 {
 	while (!stopped(r) && !r->out_failed && !r->res->sut_died) {
-		struct pollfd p;
+		struct pollfd p[2];
 		int err = 0, i, rc;
 		int64_t until = launch(r, &err), now;
 
@@ -761,9 +785,13 @@ run_cmd(struct run *r)
 		if (stopped(r) || r->res->sut_died)
 			break;
 		flush_out(r);
-		p.fd = r->from;
-		p.events = POLLIN;
-		if (poll(&p, 1, poll_ms(r, until)) > 0) {
+		p[0].fd = r->from;
+		p[0].events = POLLIN;
+		/* Input waiting to be read wakes us too (see peek_op). */
+		p[1].fd = r->want_input ? fileno(r->in) : -1;
+		p[1].events = POLLIN;
+		r->want_input = 0;
+		if (poll(p, 2, poll_ms(r, until)) > 0 && p[0].revents) {
 			if ((rc = read_sut(r)) < 0)
 				return -1;
 			if (rc == 0)

@@ -294,3 +294,23 @@ PY
 	fi
 	run -2 --separate-stderr mv-exec --info-rate 2 /dev/null
 }
+
+@test "a command SUT's completion is written when it comes, not at the next input line" {
+	# One op, then two seconds of silence on the input: the ok must be
+	# stamped at once, not when the second op arrives.
+	# shellcheck disable=SC2016 # the inner shell expands
+	{
+		echo '{"type":"op","f":"write","key":"r","value":1}'
+		sleep 2
+		echo '{"type":"op","f":"read","key":"r"}'
+	} | mv-exec -w register -c 2 --sut 'cmd:while read -r l; do
+	    id=${l#*\"id\":}; echo "{\"id\":${id%%,*},\"type\":\"ok\",\"value\":1}"; done' >"$T/h"
+	run -0 python3 -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])][1:]
+ok = [e for e in ev if e["type"] == "ok" and e["f"] == "write"][0]
+inv = [e for e in ev if e["type"] == "invoke" and e["f"] == "read"][0]
+assert ok["time"] < 1500000000, ok["time"]
+assert ok["index"] < inv["index"], (ok, inv)
+' "$T/h"
+}
