@@ -50,6 +50,9 @@ $(B)/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
+# The unit tests' own headers (nstopo.h) rebuild them too.
+$(UNIT_SRC:%.c=$(B)/%.o): $(wildcard tests/unit/*.h)
+
 $(B)/lib/libmv.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $(LIB_OBJ)

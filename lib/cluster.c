@@ -2,11 +2,9 @@
  * cluster.c: the cluster description and state file (mv-cluster(5)):
  * strict reading, defaults, placeholders, and writing the state back.
  */
-#define _GNU_SOURCE /* setns(2) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -714,42 +712,4 @@ mv_cluster_save(const struct mv_cluster *c, struct mv_err *e)
 		return -1;
 	}
 	return 0;
-}
-
-int
-mv_netns_enter(const char *name, int *back, struct mv_err *e)
-{
-	char path[4096];
-	int fd;
-
-	*back = -1;
-	snprintf(path, sizeof(path), "%s%s",
-	    name[0] == '/' ? "" : "/run/netns/", name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return mv_err_set(e, "%s: %s", path, strerror(errno));
-	if ((*back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC))
-	    < 0) {
-		close(fd);
-		return mv_err_set(
-		    e, "/proc/thread-self/ns/net: %s", strerror(errno));
-	}
-	if (setns(fd, CLONE_NEWNET) < 0) {
-		mv_err_set(e, "setns %s: %s", path, strerror(errno));
-		close(fd);
-		close(*back);
-		*back = -1;
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-void
-mv_netns_leave(int back)
-{
-	if (back < 0)
-		return;
-	if (setns(back, CLONE_NEWNET) < 0)
-		abort();
-	close(back);
 }

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "json.h"
 #include "mv.h"
+#include "ns.h" /* mv_netns_enter, mv_netns_leave */
 
 #define MV_CLUSTER_MAX_NODES 32
 #define MV_CLUSTER_NAME_MAX 12 /* node names: "p-" + name is an ifname */
@@ -90,16 +91,6 @@ int mv_cluster_expand(const struct mv_cluster *c, const char *s,
 void mv_cluster_write(const struct mv_cluster *c, struct mv_buf *b);
 /* Writes c's state to c->state atomically (rename).  0, or -1 with e. */
 int mv_cluster_save(const struct mv_cluster *c, struct mv_err *e);
-
-/*
- * Enters the named namespace (/run/netns/NAME) on the calling thread;
- * *back receives a descriptor of the namespace it was in, for
- * mv_netns_leave.  Returns 0, or -1 with e filled (back is then -1).
- */
-int mv_netns_enter(const char *name, int *back, struct mv_err *e);
-/* Returns to the namespace back names and closes it; aborts on failure:
- * a thread left in a cluster namespace would act on the wrong network. */
-void mv_netns_leave(int back);
 
 /* --- effects on the system (topo.c) --- */
 

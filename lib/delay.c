@@ -18,7 +18,7 @@
  * come first.  So every fault of a cluster stays in the switch namespace,
  * one queue serves every link, and the nodes' namespaces stay untouched.
  */
-#define _GNU_SOURCE /* setns, ppoll */
+#define _GNU_SOURCE /* ppoll, pipe2 */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -55,6 +55,7 @@
 #include "delay.h"
 #include "mv.h"
 #include "netfault.h"
+#include "ns.h"
 
 /*
  * libnetfilter_queue.h pulls in libnfnetlink's older copy of nfnetlink.h,
@@ -72,97 +73,6 @@
 #define QUEUE_TRIES 1024 /* and how many after it */
 #define LIMIT_DEFAULT 4096
 #define BW_HANDLE 0x4d56u /* "MV": the major of our qdiscs' handle */
-
-/* ---- names and namespaces (as netfault.c) ---- */
-
-/* Table names: [A-Za-z][A-Za-z0-9_-]*, 1 to 64 bytes. */
-static int
-table_ok(const char *s)
-{
-	size_t i, n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > 64
-	    || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		        || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/* Interface names: 1 to 15 bytes of [A-Za-z0-9_.-]. */
-static int
-ifname_ok(const char *s)
-{
-	size_t i, n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > 15)
-		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		        || (c >= '0' && c <= '9') || c == '_' || c == '.'
-		        || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * Enters namespace netns (a name under /run/netns or an absolute path) on
- * this thread; *back gets the one it was in.  0, or -1 with e filled and
- * nothing changed.
- */
-static int
-ns_enter(const char *netns, int *back, struct mv_err *e)
-{
-	char path[4096];
-	int fd;
-
-	if (netns == NULL || netns[0] == '\0' || strlen(netns) > 4000)
-		return mv_err_set(e, "bad namespace name");
-	if (netns[0] == '/')
-		snprintf(path, sizeof(path), "%s", netns);
-	else if (strchr(netns, '/') != NULL || strcmp(netns, "..") == 0
-	    || strcmp(netns, ".") == 0)
-		return mv_err_set(e, "bad namespace name: %s", netns);
-	else
-		snprintf(path, sizeof(path), "/run/netns/%s", netns);
-	if ((*back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC))
-	    < 0)
-		return mv_err_set(
-		    e, "/proc/thread-self/ns/net: %s", strerror(errno));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		mv_err_set(e, "%s: %s", path, strerror(errno));
-		close(*back);
-		return -1;
-	}
-	if (setns(fd, CLONE_NEWNET) < 0) {
-		mv_err_set(e, "%s: setns: %s", path, strerror(errno));
-		close(fd);
-		close(*back);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/* Returns to the namespace ns_enter saved; a thread that cannot would
- * touch the wrong network, so that aborts. */
-static void
-ns_leave(int back)
-{
-	if (setns(back, CLONE_NEWNET) < 0) {
-		perror("mv: delay: setns back to the original namespace");
-		abort();
-	}
-	close(back);
-}
 
 /* ---- netlink plumbing ---- */
 
@@ -379,7 +289,7 @@ dl_new(const struct mv_delay_spec *s, struct mv_err *e)
 	struct mv_delay *d;
 	size_t i;
 
-	if (!table_ok(s->table))
+	if (!mv_table_name_ok(s->table))
 		return mv_err_set(e, "bad nftables table name: %s",
 		           s->table ? s->table : "(null)"),
 		       NULL;
@@ -880,7 +790,7 @@ mv_delay_start(const struct mv_delay_spec *s, struct mv_err *e)
 
 	if ((d = dl_new(s, e)) == NULL)
 		return NULL;
-	if (ns_enter(d->netns, &back, e) < 0) {
+	if (mv_netns_enter(d->netns, &back, e) < 0) {
 		dl_free(d);
 		return NULL;
 	}
@@ -890,7 +800,7 @@ mv_delay_start(const struct mv_delay_spec *s, struct mv_err *e)
 	if (rc == 0 && (nft = nl_open(NETLINK_NETFILTER)) == NULL)
 		rc = mv_err_set(
 		    e, "%s: nftables socket: %s", d->netns, strerror(errno));
-	ns_leave(back);
+	mv_netns_leave(back);
 	if (rc < 0)
 		goto fail;
 	want = dl_batch(d, &b);
@@ -1087,17 +997,17 @@ rt_open(const char *netns, const char *port, int *ifindex, int missing_ok,
 	int back = -1, rc;
 
 	*ifindex = 0;
-	if (!ifname_ok(port))
+	if (!mv_ifname_ok(port))
 		return mv_err_set(e, "bad port name: %s", port ? port : ""),
 		       NULL;
-	if (ns_enter(netns, &back, e) < 0)
+	if (mv_netns_enter(netns, &back, e) < 0)
 		return NULL;
 	if ((sk = nl_socket_alloc()) == NULL) {
-		ns_leave(back);
+		mv_netns_leave(back);
 		return mv_err_set(e, "%s: out of memory", netns), NULL;
 	}
 	rc = nl_connect(sk, NETLINK_ROUTE);
-	ns_leave(back);
+	mv_netns_leave(back);
 	if (rc == 0 && (rc = rtnl_link_get_kernel(sk, 0, port, &l)) == 0) {
 		*ifindex = rtnl_link_get_ifindex(l);
 		rtnl_link_put(l);

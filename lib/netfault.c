@@ -15,7 +15,7 @@
  *   the source's packet is sent out of the destination's port from the
  *   source port's ingress hook while the original goes on.
  */
-#define _GNU_SOURCE /* setns */
+#define _GNU_SOURCE /* pipe2 */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +35,7 @@
 #include "buf.h"
 #include "mv.h"
 #include "netfault.h"
+#include "ns.h"
 
 /* ---- grudges ---- */
 
@@ -182,107 +182,6 @@ mv_grudge(enum mv_grudge_kind k, size_t n, uint64_t seed, long node,
 	return c;
 }
 
-/* ---- names ---- */
-
-/*
- * Table names and prefixes: [A-Za-z][A-Za-z0-9_-]*, 1 to 64 bytes, which
- * nft reads as a bare identifier (a cluster's run id may hold '-').
- */
-static int
-table_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 64
-	    || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		        || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/* Interface names: 1 to 15 bytes of [A-Za-z0-9_.-], safe inside quotes. */
-static int
-ifname_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 15)
-		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		        || (c >= '0' && c <= '9') || c == '_' || c == '.'
-		        || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/* ---- namespaces ---- */
-
-/*
- * Enters the network namespace netns (a name under /run/netns or an
- * absolute path) on this thread; *back gets a descriptor of the one it
- * was in, for ns_leave.  Returns 0, or -1 with e filled and nothing
- * changed.
- */
-static int
-ns_enter(const char *netns, int *back, struct mv_err *e)
-{
-	char path[4096];
-	int fd;
-
-	if (netns == NULL || netns[0] == '\0' || strlen(netns) > 4000)
-		return mv_err_set(e, "bad namespace name");
-	if (netns[0] == '/')
-		snprintf(path, sizeof(path), "%s", netns);
-	else if (strchr(netns, '/') != NULL || strcmp(netns, "..") == 0
-	    || strcmp(netns, ".") == 0)
-		return mv_err_set(e, "bad namespace name: %s", netns);
-	else
-		snprintf(path, sizeof(path), "/run/netns/%s", netns);
-	if ((*back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC))
-	    < 0)
-		return mv_err_set(
-		    e, "/proc/thread-self/ns/net: %s", strerror(errno));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		mv_err_set(e, "%s: %s", path, strerror(errno));
-		close(*back);
-		return -1;
-	}
-	if (setns(fd, CLONE_NEWNET) < 0) {
-		mv_err_set(e, "%s: setns: %s", path, strerror(errno));
-		close(fd);
-		close(*back);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/*
- * Returns this thread to the namespace ns_enter saved.  A thread that
- * cannot go back would carry on in the switch namespace and touch the
- * wrong network, so that (which needs the saved descriptor to have gone
- * bad) aborts.
- */
-static void
-ns_leave(int back)
-{
-	if (setns(back, CLONE_NEWNET) < 0) {
-		perror("mv: netfault: setns back to the original namespace");
-		abort();
-	}
-	close(back);
-}
-
 /* ---- nftables ---- */
 
 /*
@@ -298,10 +197,10 @@ nft_run(
 	const char *msg;
 	int back = -1, rc = 0;
 
-	if (ns_enter(netns, &back, e) < 0)
+	if (mv_netns_enter(netns, &back, e) < 0)
 		return -1;
 	if ((ctx = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
-		ns_leave(back);
+		mv_netns_leave(back);
 		return mv_err_set(
 		    e, "%s: nftables: cannot make a context", netns);
 	}
@@ -323,7 +222,7 @@ nft_run(
 			mv_buf_adds(out, msg);
 	}
 	nft_ctx_free(ctx);
-	ns_leave(back);
+	mv_netns_leave(back);
 	return rc;
 }
 
@@ -362,7 +261,7 @@ tables_del(const char *netns, const char *name, int prefix, struct mv_err *e)
 int
 mv_netfault_table_del(const char *netns, const char *table, struct mv_err *e)
 {
-	if (!table_ok(table))
+	if (!mv_table_name_ok(table))
 		return mv_err_set(e, "bad nftables table name: %s", table);
 	return tables_del(netns, table, 0, e);
 }
@@ -370,7 +269,7 @@ mv_netfault_table_del(const char *netns, const char *table, struct mv_err *e)
 int
 mv_netfault_purge(const char *netns, const char *prefix, struct mv_err *e)
 {
-	if (strlen(prefix) < 3 || !table_ok(prefix))
+	if (strlen(prefix) < 3 || !mv_table_name_ok(prefix))
 		return mv_err_set(e, "bad nftables table prefix: %s", prefix);
 	return tables_del(netns, prefix, 1, e);
 }
@@ -443,7 +342,7 @@ nf_new(const struct mv_nf_spec *s, struct mv_err *e)
 	struct mv_netfault *f;
 	size_t i, j, nn;
 
-	if (s->table == NULL || !table_ok(s->table))
+	if (s->table == NULL || !mv_table_name_ok(s->table))
 		return mv_err_set(e, "bad nftables table name: %s",
 		           s->table ? s->table : "(null)"),
 		       NULL;
@@ -480,7 +379,7 @@ nf_new(const struct mv_nf_spec *s, struct mv_err *e)
 		if (d->name == NULL
 		    || !mv_node_name_ok(d->name, strlen(d->name)))
 			goto bad;
-		if (d->port == NULL || !ifname_ok(d->port))
+		if (d->port == NULL || !mv_ifname_ok(d->port))
 			goto bad;
 		if (d->addr == NULL || inet_pton(AF_INET, d->addr, &a) != 1)
 			goto bad;
@@ -729,7 +628,7 @@ cap_open(struct mv_netfault *f, struct mv_err *e)
 		mv_buf_release(&flt);
 		return 0;
 	}
-	if (ns_enter(f->netns, &back, e) < 0) {
+	if (mv_netns_enter(f->netns, &back, e) < 0) {
 		mv_buf_release(&flt);
 		return -1;
 	}
@@ -753,7 +652,7 @@ cap_open(struct mv_netfault *f, struct mv_err *e)
 	}
 	rc = 0;
 out:
-	ns_leave(back);
+	mv_netns_leave(back);
 	for (i = 0; rc == 0 && i < f->ncap; i++) {
 		pcap_t *pc = f->cap[i].pc;
 

@@ -931,6 +931,9 @@ undo_one(const char *path, size_t lineno, const char *line, int pass,
 		n->tables++;
 		return 0;
 	}
+	/* So do bandwidth limits (qdiscs on its ports). */
+	if (sscanf(line, "tbf %511s %511s", a, b) == 2)
+		return 0;
 	return mv_err_set(e, "%s:%zu: unknown entry", path, lineno);
 }
 

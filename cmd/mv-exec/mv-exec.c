@@ -13,6 +13,7 @@
 #include "cluster.h"
 #include "drv.h"
 #include "memsut.h"
+#include "ns.h"
 #include "mv.h"
 
 static volatile sig_atomic_t stop;
@@ -219,6 +220,18 @@ main(int argc, char *argv[])
 	}
 	if (sut)
 		parse_sut(&o, sut);
+	/* Said here, once, rather than by a driver child nobody waits for. */
+	if (o.netns) {
+		int back;
+
+		if (o.drv == NULL)
+			errx(MV_EXIT_TROUBLE,
+			    "--netns needs a driver --sut (redis://, etcd://, "
+			    "pg://)");
+		if (mv_netns_enter(o.netns, &back, &e) < 0)
+			errx(MV_EXIT_TROUBLE, "--netns %s: %s", o.netns, e.msg);
+		mv_netns_leave(back);
+	}
 	if (isatty(STDOUT_FILENO))
 		o.line_buffered = 1;
 	catch_signals();

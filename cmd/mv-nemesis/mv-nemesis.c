@@ -21,6 +21,7 @@
 #include "json.h"
 #include "mv.h"
 #include "nemesis.h"
+#include "netctl.h"
 #include "netfault.h"
 
 #define MAX_TARGETS 64
@@ -40,8 +41,10 @@ struct opts {
 	const char *cluster;            /* --cluster STATE */
 	const char *nodes[MAX_TARGETS]; /* --node NAME */
 	size_t nnodes;
-	char pidtext[24];     /* a node's pid as a target */
-	int directed, reject; /* partitions */
+	char pidtext[24];      /* a node's pid as a target */
+	int directed, reject;  /* partitions */
+	struct netctl_opts no; /* link faults */
+	int swarm;
 };
 
 static volatile sig_atomic_t got_signal;
@@ -54,6 +57,9 @@ static unsigned nparts;          /* partitions made, for table names */
  * memory for LeakSanitizer to see). */
 static struct mv_netfault *volatile kept_netf;
 
+static int64_t since_start(void);
+static void stop_link(int64_t t, struct mv_buf *out);
+
 static void
 usage(FILE *f)
 {
@@ -65,14 +71,23 @@ usage(FILE *f)
 	    "[--interval duration]\n"
 	    "                  [--duration duration] [--faults list] "
 	    "[--cmd command]\n"
-	    "                  [--undo-log file] target ...\n"
+	    "                  [--swarm] [--undo-log file] target ...\n"
 	    "       mv-nemesis heal --undo-log file | --cluster state\n"
 	    "       mv-nemesis cluster up [--state file] [--undo-log file] "
 	    "[--run-id id] file\n"
 	    "       mv-nemesis cluster down state\n"
 	    "       mv-nemesis partition kind --cluster state [-s seed] "
 	    "[--node name]\n"
-	    "                  [--directed] [--reject]\n");
+	    "                  [--directed] [--reject]\n"
+	    "       mv-nemesis delay --cluster state --node name | "
+	    "--from name --to name\n"
+	    "                  [--delay duration] [--jitter duration] "
+	    "[--reorder percent]\n"
+	    "       mv-nemesis loss|dup --cluster state --node name | "
+	    "--from name --to name\n"
+	    "                  [--percent percent]\n"
+	    "       mv-nemesis bandwidth --cluster state --node name "
+	    "[--rate rate]\n");
 	clock_usage(f);
 	fprintf(f,
 	    "target: --pid pid | --pidfile file | --pgid pgid | "
@@ -95,6 +110,7 @@ heal_at_exit(void)
 		mv_netfault_stop(netf, NULL, &e);
 		netf = NULL;
 	}
+	netctl_stop(0, NULL, &e);
 	if (nem) {
 		mv_nemesis_heal(nem, mv_now_ns() - t0, NULL);
 		mv_nemesis_free(nem);
@@ -169,7 +185,8 @@ split_faults(struct opts *o, const char *list)
 	for (p = strtok_r(o->faults_text, ",", &save); p;
 	     p = strtok_r(NULL, ",", &save)) {
 		if (strcmp(p, "pause") && strcmp(p, "kill") && strcmp(p, "term")
-		    && strcmp(p, "restart") && !partition_fault(p))
+		    && strcmp(p, "restart") && !partition_fault(p)
+		    && !netctl_fault(p))
 			errx(MV_EXIT_TROUBLE,
 			    "invalid value for --faults: '%s'", p);
 		if (o->nfaults == MAX_FAULTS)
@@ -209,6 +226,14 @@ parse(int argc, char *argv[], struct opts *o)
 	    {"node", required_argument, NULL, 'n'},
 	    {"directed", no_argument, NULL, 'D'},
 	    {"reject", no_argument, NULL, 'R'},
+	    {"from", required_argument, NULL, 1000},
+	    {"to", required_argument, NULL, 1001},
+	    {"delay", required_argument, NULL, 1002},
+	    {"jitter", required_argument, NULL, 1003},
+	    {"reorder", required_argument, NULL, 1004},
+	    {"percent", required_argument, NULL, 1005},
+	    {"rate", required_argument, NULL, 1006},
+	    {"swarm", no_argument, NULL, 1007},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	struct mv_err e;
@@ -253,6 +278,14 @@ parse(int argc, char *argv[], struct opts *o)
 			break;
 		case 'D': o->directed = 1; break;
 		case 'R': o->reject = 1; break;
+		case 1000: o->no.from = optarg; break;
+		case 1001: o->no.to = optarg; break;
+		case 1002: netctl_option(&o->no, "--delay", optarg); break;
+		case 1003: netctl_option(&o->no, "--jitter", optarg); break;
+		case 1004: netctl_option(&o->no, "--reorder", optarg); break;
+		case 1005: netctl_option(&o->no, "--percent", optarg); break;
+		case 1006: netctl_option(&o->no, "--rate", optarg); break;
+		case 1007: o->swarm = 1; break;
 		case 'h': usage(stdout); exit(MV_EXIT_OK);
 		case 'V': puts("mv-nemesis mv " MV_VERSION); exit(MV_EXIT_OK);
 		default: usage(stderr); exit(MV_EXIT_TROUBLE);
@@ -444,6 +477,51 @@ partition(struct opts *o, const char *kind)
 }
 
 /*
+ * mv-nemesis delay|loss|dup|bandwidth: loss, dup and bandwidth stay until
+ * heal; a delay needs this process to hold its queue, so it stays in the
+ * foreground until SIGINT, SIGTERM or SIGHUP and then stops, printing
+ * its stop event.
+ */
+static int
+link_fault(struct opts *o)
+{
+	struct netctl_opts no = o->no;
+	struct mv_buf b = MV_BUF_INIT;
+	struct mv_err e;
+	int delay = strcmp(o->mode, "delay") == 0;
+
+	if (clu == NULL)
+		errx(MV_EXIT_TROUBLE, "%s needs --cluster", o->mode);
+	if (o->nnodes > 1 || (o->nnodes == 1 && (no.from || no.to))
+	    || (!no.from != !no.to))
+		errx(MV_EXIT_TROUBLE, "%s: give one --node, or --from and --to",
+		    o->mode);
+	if (o->nnodes == 0 && no.from == NULL)
+		errx(MV_EXIT_TROUBLE, "%s: no --node (or --from and --to)",
+		    o->mode);
+	no.node = o->nnodes ? o->nodes[0] : NULL;
+	if (delay)
+		catch_signals();
+	if (netctl_start(clu, o->mode, &no, o->seed, delay, 0, &b, &e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	put(&b);
+	if (delay) {
+		while (!got_signal)
+			poll(NULL, 0, 100);
+		if (netctl_stop(since_start(), &b, &e) < 0) {
+			put(&b);
+			errx(MV_EXIT_TROUBLE, "%s", e.msg);
+		}
+		put(&b);
+	} else
+		netctl_keep();
+	mv_buf_release(&b);
+	if (mv_fshut_stdout(&e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	return MV_EXIT_OK;
+}
+
+/*
  * heal --cluster: deletes every partition table of the run and continues
  * every process of the node namespaces.
  */
@@ -453,17 +531,19 @@ heal_cluster(void)
 	char prefix[64];
 	struct mv_err e;
 	size_t cont;
-	int n;
+	int n, q;
 
 	snprintf(prefix, sizeof(prefix), "mv_%s_", clu->run_id);
 	n = mv_netfault_purge(clu->switch_ns, prefix, &e);
 	cont = mv_cluster_signal_all(clu, SIGCONT);
 	if (n < 0)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	if ((q = netctl_heal(clu, &e)) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	printf("{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"heal\","
-	       "\"value\":{\"run\":\"%s\",\"tables\":%d,\"continued\":%zu},"
-	       "\"time\":0}\n",
-	    clu->run_id, n, cont);
+	       "\"value\":{\"run\":\"%s\",\"tables\":%d,\"qdiscs\":%d,"
+	       "\"continued\":%zu},\"time\":0}\n",
+	    clu->run_id, n, q, cont);
 	if (mv_fshut_stdout(&e) < 0)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	return MV_EXIT_OK;
@@ -553,7 +633,19 @@ static void
 fault(struct run *r, const char *f)
 {
 	struct mv_err e;
+	struct netctl_opts no;
 
+	if (netctl_fault(f)) {
+		no = r->o->no;
+		no.node = r->node->name;
+		no.from = no.to = NULL;
+		if (netctl_start(clu, f, &no, mv_rng_next(&r->rng), 1,
+		        since_start(), &r->out, &e)
+		    < 0)
+			errx(MV_EXIT_TROUBLE, "%s", e.msg);
+		put(&r->out);
+		return;
+	}
 	if (partition_fault(f)) {
 		if (start_partition(r->o, strchr(f, '-') + 1,
 		        mv_rng_next(&r->rng), 1, since_start(), &r->out, &e)
@@ -593,6 +685,9 @@ tick(struct run *r, int64_t now)
 		if (partition_fault(r->active)) {
 			stop_partition(now, &r->out);
 			put(&r->out);
+		} else if (netctl_fault(r->active)) {
+			stop_link(now, &r->out);
+			put(&r->out);
 		} else if (strcmp(r->active, "pause") == 0) {
 			mv_nemesis_heal(nem, now, &r->out);
 			put(&r->out);
@@ -606,11 +701,24 @@ tick(struct run *r, int64_t now)
 			r->node = pick_node(r);
 		fault(r, f);
 		if (strcmp(f, "pause") == 0 || partition_fault(f)
+		    || netctl_fault(f)
 		    || (strcmp(f, "restart") != 0 && (r->o->cmd || clu))) {
 			r->active = f;
 			r->undo_at = now + r->o->duration;
 		} else
 			schedule_next(r, now);
+	}
+}
+
+/* Stops the link fault in force; appends its stop event. */
+static void
+stop_link(int64_t t, struct mv_buf *out)
+{
+	struct mv_err e;
+
+	if (netctl_stop(t, out, &e) < 0) {
+		put(out);
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	}
 }
 
@@ -628,10 +736,10 @@ meta_line(struct run *r, const char *raw, size_t len)
 		mv_buf_addc(&r->out, ',');
 	mv_buf_addf(&r->out,
 	    "\"nemesis\":{\"mv\":\"%s\",\"seed\":%llu,\"schedule\":\"%s\","
-	    "\"interval\":%lld,\"duration\":%lld,\"faults\":[",
+	    "\"interval\":%lld,\"duration\":%lld,%s\"faults\":[",
 	    MV_VERSION, (unsigned long long)o->seed,
 	    o->periodic ? "periodic" : "random", (long long)o->interval,
-	    (long long)o->duration);
+	    (long long)o->duration, o->swarm ? "\"swarm\":true," : "");
 	for (i = 0; i < o->nfaults; i++)
 		mv_buf_addf(&r->out, "%s\"%s\"", i ? "," : "", o->faults[i]);
 	mv_buf_adds(&r->out, "]}}\n");
@@ -720,6 +828,24 @@ wait_input(struct run *r, int64_t now)
 	mv_buf_add(&r->in, chunk, (size_t)n);
 }
 
+/*
+ * --swarm: keeps a seeded random subset of --faults, each with odds of
+ * one half (one drawn if none was), so that seeds explore combinations.
+ */
+static void
+swarm(struct run *r)
+{
+	struct opts *o = r->o;
+	size_t i, k = 0;
+
+	for (i = 0; i < o->nfaults; i++)
+		if (mv_rng_below(&r->rng, 2))
+			o->faults[k++] = o->faults[i];
+	if (k == 0)
+		o->faults[k++] = o->faults[mv_rng_below(&r->rng, o->nfaults)];
+	o->nfaults = k;
+}
+
 /* The filter: passes records through, faults interleaved in real time. */
 static int
 run(struct opts *o)
@@ -735,7 +861,9 @@ run(struct opts *o)
 		if (strcmp(o->faults[i], "restart") == 0 && o->cmd == NULL
 		    && clu == NULL)
 			errx(MV_EXIT_TROUBLE, "restart needs --cmd");
-		if (partition_fault(o->faults[i]) && clu == NULL)
+		if ((partition_fault(o->faults[i])
+		        || netctl_fault(o->faults[i]))
+		    && clu == NULL)
 			errx(MV_EXIT_TROUBLE, "%s needs --cluster",
 			    o->faults[i]);
 	}
@@ -750,6 +878,8 @@ run(struct opts *o)
 	r.rd = mv_reader_new(NULL, "-", MV_RD_OPS);
 	mv_event_init(&r.ev);
 	mv_rng_seed(&r.rng, o->seed);
+	if (o->swarm)
+		swarm(&r);
 	nem = mv_nemesis_new(o->cmd, o->pidfile, o->undo_log);
 	catch_signals();
 	schedule_next(&r, 0);
@@ -770,6 +900,9 @@ run(struct opts *o)
 	if (!got_signal && r.active && partition_fault(r.active)) {
 		stop_partition(since_start(), &r.out);
 		put(&r.out);
+	} else if (!got_signal && r.active && netctl_fault(r.active)) {
+		stop_link(since_start(), &r.out);
+		put(&r.out);
 	} else if (!got_signal && r.active && strcmp(r.active, "pause") != 0)
 		fault(&r, "restart");
 	mv_nemesis_heal(nem, since_start(), got_signal ? NULL : &r.out);
@@ -783,7 +916,9 @@ run(struct opts *o)
 	mv_event_release(&r.ev);
 	mv_reader_free(r.rd);
 	if (got_signal) {
-		/* Die of the signal, as a filter should. */
+		/* Die of the signal, as a filter should: atexit does
+		 * not run, so the fault in force is undone here. */
+		heal_at_exit();
 		signal(got_signal, SIG_DFL);
 		raise(got_signal);
 	}
@@ -861,6 +996,8 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(o.mode, "run") == 0)
 		return run(&o);
+	if (netctl_fault(o.mode))
+		return link_fault(&o);
 	if (strcmp(o.mode, "heal") == 0)
 		return heal(&o);
 	for (i = 0; i < sizeof(one) / sizeof(one[0]); i++)

@@ -123,14 +123,16 @@ reach() {
 	run -2 --separate-stderr mv-nemesis cluster down "$T/a.json"
 	assert_equal "$stderr" \
 		"mv-nemesis: $T/a.json: a description, not the state of a running cluster"
-	# Nothing was made on the way (bats keeps its own files in $T).
+	# Nothing was made on the way (in a directory of its own: bats keeps
+	# its own files, with random names, in $T).
+	mkdir "$T/base"
 	printf '{"dir":"%s","nodes":[{"name":"n1","addr":"x"}],"start":["x"]}' \
-		"$T" >"$T/a.json"
+		"$T/base" >"$T/a.json"
 	run -2 --separate-stderr mv-nemesis cluster up "$T/a.json"
 	assert_equal "$stderr" \
 		"mv-nemesis: $T/a.json: nodes[0]: addr: not an IPv4 address"
-	run ls -A "$T"
-	refute_output --partial mv
+	run -0 ls -A "$T/base"
+	assert_output ''
 }
 
 @test "up: servers in their own namespaces, root untouched; down: nothing left" {
@@ -449,4 +451,126 @@ EOF2
 	[ ! -e "$T/undo" ]
 	# shellcheck disable=SC2086 # one pid a word
 	nothing_left "t$$" $pids
+}
+
+# A 3-node cluster of idle servers and UDP from n2 to n1 every 10 ms;
+# sets S (state), id (run id) and traffic (the sender's pid).
+link_cluster() {
+	cat >"$T/l.json" <<EOF3
+{
+  "dir": "$T",
+  "subnet": "10.77.0.0/24",
+  "start": ["sleep", "600"],
+  "ready": ["true"],
+  "nodes": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}]
+}
+EOF3
+	S=$(mv-nemesis cluster up --undo-log "$T/undo" "$T/l.json")
+	id=$(field "$S" .run.id)
+	ip netns exec "mv$id-n2" "$PY" -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"x", ("10.77.0.1", 9))
+open(sys.argv[1], "w").close()
+while True:
+    s.sendto(b"x", ("10.77.0.1", 9))
+    time.sleep(0.01)' "$T/sending" >/dev/null 2>&1 &
+	traffic=$!
+	for ((k = 0; k < 100; k++)); do
+		[ -e "$T/sending" ] && break
+		sleep 0.1
+	done
+}
+
+# Our tables and qdiscs in the switch namespace of run $1, one a line.
+link_faults_of() {
+	ip netns exec "mv$1-sw" nft list tables | grep "mv_$1_" || :
+	ip netns exec "mv$1-sw" tc qdisc show | grep 4d56: || :
+}
+
+@test "delay, loss, dup, bandwidth: in a run schedule, one-shot until heal, healed after SIGKILL" {
+	need_root
+	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ||
+		skip "the delayer needs br_netfilter (modprobe br_netfilter)"
+	link_cluster
+	run -0 --separate-stderr mv-nemesis run --cluster "$S" --node n1 \
+		--faults delay,loss --schedule periodic --interval 200ms \
+		--duration 800ms -s 1 < <(sleep 2.1)
+	assert_equal "$(echo "$output" | jq -r .f | tr '\n' ' ')" \
+		'start-loss stop-loss start-delay stop-delay '
+	stops=$(echo "$output" | jq -c 'select(.f | startswith("stop-")) |
+		[.value.kind, .value.effective]' | tr '\n' ' ')
+	assert_equal "$stops" '["loss",true] ["delay",true] '
+	mean=$(echo "$output" | jq 'select(.f == "stop-delay") | .value.mean_ms')
+	[ "${mean%.*}" -ge 98 ]
+	[ -z "$(link_faults_of "$id")" ]
+	# One-shot: stays until heal --cluster.
+	run -0 --separate-stderr mv-nemesis loss --cluster "$S" --node n1 \
+		--percent 50%
+	assert_equal "$(echo "$output" | jq -c '[.f,.value.links]')" \
+		'["start-loss",[["n1","n2"],["n1","n3"],["n2","n1"],["n3","n1"]]]'
+	run -0 --separate-stderr mv-nemesis bandwidth --cluster "$S" --node n2 \
+		--rate 1mbit
+	[ "$(link_faults_of "$id" | wc -l)" = 2 ]
+	run -2 --separate-stderr mv-nemesis dup --cluster "$S" --node n1 \
+		--percent 0
+	assert_equal "$stderr" "mv-nemesis: --percent must be in [1, 100]: '0'"
+	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
+	assert_equal "$(echo "$output" | jq -c '[.value.tables,.value.qdiscs]')" \
+		'[1,1]'
+	[ -z "$(link_faults_of "$id")" ]
+	# A one-shot delay holds its queue in the foreground until SIGTERM.
+	mv-nemesis delay --cluster "$S" --from n2 --to n1 --delay 50ms \
+		--jitter 5ms >"$T/delay.out" 2>&1 &
+	dpid=$!
+	for ((k = 0; k < 100; k++)); do
+		[ -n "$(link_faults_of "$id")" ] && break
+		sleep 0.05
+	done
+	sleep 0.5
+	kill -TERM "$dpid" || :
+	st=0
+	wait "$dpid" || st=$?
+	[ "$st" = 0 ]
+	assert_equal "$(jq -c '[.f, .value.links // .value.effective]' \
+		"$T/delay.out" | tr '\n' ' ')" \
+		'["start-delay",[["n2","n1"]]] ["stop-delay",true] '
+	[ -z "$(link_faults_of "$id")" ]
+	# SIGKILLed with a delay in force: heal --cluster removes it.
+	# (Input from a FIFO we hold open: no process outlives the test.)
+	mkfifo "$T/in"
+	exec 6<>"$T/in"
+	mv-nemesis run --cluster "$S" --node n1 --faults delay \
+		--schedule periodic --interval 1ms --duration 30s \
+		<&6 >/dev/null 2>&1 &
+	nem=$!
+	for ((k = 0; k < 100; k++)); do
+		[ -n "$(link_faults_of "$id")" ] && break
+		sleep 0.05
+	done
+	made=$(link_faults_of "$id")
+	kill -KILL "$nem" || :
+	wait "$nem" || :
+	[ -n "$made" ]
+	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
+	assert_equal "$(echo "$output" | jq .value.tables)" 1
+	[ -z "$(link_faults_of "$id")" ]
+	# SIGKILLed with a bandwidth limit: heal of the undo log tears down all.
+	mv-nemesis run --cluster "$S" --node n1 --faults bandwidth \
+		--schedule periodic --interval 1ms --duration 30s \
+		<&6 >/dev/null 2>&1 &
+	nem=$!
+	for ((k = 0; k < 100; k++)); do
+		[ -n "$(link_faults_of "$id")" ] && break
+		sleep 0.05
+	done
+	made=$(link_faults_of "$id")
+	kill -KILL "$nem" || :
+	wait "$nem" || :
+	exec 6>&-
+	[ -n "$made" ]
+	kill "$traffic" || :
+	wait "$traffic" || :
+	grep -q '^tbf ' "$T/undo"
+	run -0 --separate-stderr mv-nemesis heal --undo-log "$T/undo"
+	nothing_left "$id"
 }

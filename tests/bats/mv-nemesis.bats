@@ -260,3 +260,25 @@ slow_input() {
 @test "the examples of the page run" {
 	run_page_examples mv-nemesis.1
 }
+
+@test "--swarm keeps a seeded, non-empty subset of the faults, in the meta line" {
+	target
+	PIDS+=("$tp")
+	for s in 1 2 3 4 5 6; do
+		printf '{"type":"meta"}\n' | mv-nemesis run --swarm -s "$s" \
+			--faults pause,kill,term --interval 1h --pid "$tp" \
+			--undo-log "$T/u" | jq -c .nemesis.faults >>"$T/kept"
+		[ "$(printf '{"type":"meta"}\n' | mv-nemesis run --swarm -s "$s" \
+			--faults pause,kill,term --interval 1h --pid "$tp" \
+			--undo-log "$T/u" | jq -c .nemesis.faults)" = \
+			"$(tail -1 "$T/kept")" ]
+	done
+	# Each a non-empty subset of the list, in its order; not all alike.
+	run -0 jq -se 'all(length > 0 and (. - ["pause","kill","term"] == [])
+		and (. == (. | sort_by({"pause":0,"kill":1,"term":2}[.]))))' \
+		"$T/kept"
+	[ "$(sort -u "$T/kept" | wc -l)" -gt 1 ]
+	run -0 bash -c "printf '{\"type\":\"meta\"}\n' |
+		mv-nemesis run --swarm --interval 1h --pid $tp --undo-log $T/u"
+	assert_output --partial '"swarm":true,"faults":["pause"]}'
+}

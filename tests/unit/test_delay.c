@@ -28,99 +28,19 @@
 #include "netfault.h"
 #include "tap.h"
 
-/* ---- the cluster (the shape of test_netfault.c's) ---- */
+/* ---- the cluster (nstopo.h) ---- */
 
 #define N 2
-static char sw[32], nsn[N][32], port[N][32], addr[N][32];
-static int made;
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-/* Removes the whole topology; deleting a namespace deletes its veths. */
-static void
-teardown(void)
-{
-	int i;
-
-	if (!made)
-		return;
-	made = 0;
-	for (i = 0; i < N; i++)
-		sh("ip netns del %s 2>/dev/null", nsn[i]);
-	sh("ip netns del %s 2>/dev/null", sw);
-}
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	exit(1); /* runs teardown */
-}
-
-static int
-setup(void)
-{
-	int i, pid = (int)(getpid() % 1000000); /* ports: 15 bytes at most */
-
-	snprintf(sw, sizeof(sw), "mvdl%ds", pid);
-	for (i = 0; i < N; i++) {
-		snprintf(nsn[i], sizeof(nsn[i]), "mvdl%dn%d", pid, i + 1);
-		snprintf(port[i], sizeof(port[i]), "mvdl%dp%d", pid, i + 1);
-		snprintf(addr[i], sizeof(addr[i]), "10.214.0.%d", i + 1);
-	}
-	made = 1;
-	atexit(teardown);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	if (sh("ip netns add %s && ip -n %s link add br0 type bridge && "
-	       "ip -n %s link set br0 up",
-	        sw, sw, sw)
-	    != 0)
-		return -1;
-	for (i = 0; i < N; i++)
-		if (sh("ip netns add %s && ip link add %s netns %s type veth "
-		       "peer name eth0 netns %s && ip -n %s link set %s master "
-		       "br0 up && ip -n %s addr add %s/24 dev eth0 && "
-		       "ip -n %s link set eth0 up && ip -n %s link set lo up",
-		        nsn[i], port[i], sw, nsn[i], sw, port[i], nsn[i],
-		        addr[i], nsn[i], nsn[i])
-		    != 0)
-			return -1;
-	return 0;
-}
+#include "nstopo.h"
 
 /* A UDP socket made inside node i's namespace, bound to its address. */
 static int
 node_socket(int i)
 {
 	struct sockaddr_in a;
-	char path[64];
-	int back, fd, s, sz = 1 << 21;
+	int s, sz = 1 << 21;
 
-	snprintf(path, sizeof(path), "/run/netns/%s", nsn[i]);
-	back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (back < 0 || fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
-		perror(path);
-		exit(2);
-	}
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (setns(back, CLONE_NEWNET) < 0)
-		abort();
-	close(fd);
-	close(back);
+	s = ns_socket(nsn[i], SOCK_DGRAM | SOCK_NONBLOCK);
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_port = htons(9000);
@@ -642,7 +562,7 @@ network(int bench)
 		    "ok %d - delay and bandwidth # skip not root\n", ++tap_n);
 		return;
 	}
-	if (setup() < 0 || (udp[0] = node_socket(0)) < 0
+	if (nstopo_setup("mvdl", 214) < 0 || (udp[0] = node_socket(0)) < 0
 	    || (udp[1] = node_socket(1)) < 0) {
 		printf("ok %d - delay and bandwidth # skip cannot build "
 		       "namespaces (needs iproute2 and CAP_SYS_ADMIN)\n",

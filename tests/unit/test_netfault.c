@@ -221,97 +221,18 @@ grudge_errors(void)
 /* ---- the cluster ---- */
 
 #define N 3
-static char sw[32], nsn[N][32], port[N][32], addr[N][32], nname[N][16];
-static int made;
+#include "nstopo.h"
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-/* Removes the whole topology; deleting a namespace deletes its veths. */
-static void
-teardown(void)
-{
-	int i;
-
-	if (!made)
-		return;
-	made = 0;
-	for (i = 0; i < N; i++)
-		sh("ip netns del %s 2>/dev/null", nsn[i]);
-	sh("ip netns del %s 2>/dev/null", sw);
-}
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	exit(1); /* runs teardown */
-}
+static char nname[N][16];
 
 static int
 setup(void)
 {
-	int i, pid = (int)(getpid() % 1000000); /* ports: 15 bytes at most */
+	int i;
 
-	snprintf(sw, sizeof(sw), "mvnf%ds", pid);
-	for (i = 0; i < N; i++) {
-		snprintf(nsn[i], sizeof(nsn[i]), "mvnf%dn%d", pid, i + 1);
-		snprintf(port[i], sizeof(port[i]), "mvnf%dp%d", pid, i + 1);
-		snprintf(addr[i], sizeof(addr[i]), "10.213.0.%d", i + 1);
-		snprintf(nname[i], sizeof(nname[i]), "n%d", i + 1);
-	}
-	made = 1;
-	atexit(teardown);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	if (sh("ip netns add %s && ip -n %s link add br0 type bridge && "
-	       "ip -n %s link set br0 up",
-	        sw, sw, sw)
-	    != 0)
-		return -1;
 	for (i = 0; i < N; i++)
-		if (sh("ip netns add %s && ip link add %s netns %s type veth "
-		       "peer name eth0 netns %s && ip -n %s link set %s master "
-		       "br0 up && ip -n %s addr add %s/24 dev eth0 && "
-		       "ip -n %s link set eth0 up && ip -n %s link set lo up",
-		        nsn[i], port[i], sw, nsn[i], sw, port[i], nsn[i],
-		        addr[i], nsn[i], nsn[i])
-		    != 0)
-			return -1;
-	return 0;
-}
-
-/* A socket of type t made inside namespace ns (it stays there). */
-static int
-ns_socket(const char *ns, int t)
-{
-	char path[64];
-	int back, fd, s;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", ns);
-	back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (back < 0 || fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
-		perror(path);
-		exit(2);
-	}
-	s = socket(AF_INET, t | SOCK_CLOEXEC, 0);
-	if (setns(back, CLONE_NEWNET) < 0)
-		abort();
-	close(fd);
-	close(back);
-	return s;
+		snprintf(nname[i], sizeof(nname[i]), "n%d", i + 1);
+	return nstopo_setup("mvnf", 213);
 }
 
 static int udp[N];
