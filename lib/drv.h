@@ -7,8 +7,10 @@
  * the history closed on interruption, a dead SUT noticed) holds for the
  * drivers too, and the driver code is plain blocking client code.
  *
- * The serving loop (mv_drv_serve) hands each op to a worker thread that
- * owns one connection.  An op goes to an idle worker; when none is idle (the
+ * The serving loop (mv_drv_serve) runs the ops of a driver that has
+ * non-blocking ops (struct mv_drv_nb) from one thread and a poll loop;
+ * for the others it hands each op to a worker thread that owns one
+ * connection.  An op goes to an idle worker; when none is idle (the
  * ops still in flight belong to processes mv-exec already closed with info)
  * a new worker with a new connection is made, as Jepsen gives a crashed
  * process a fresh client.
@@ -69,6 +71,26 @@ struct mv_driver {
 };
 
 /*
+ * Optional for a driver: the same ops without blocking, so that one
+ * thread serves every connection from a poll loop (a driver with none
+ * gets a thread per connection).  Listed in drv.c's nb_drivers[].  start
+ * begins op on conn (op and res stay valid until the op is done); start
+ * and step return 0 or -1 as invoke does once the op is done, or 1 while
+ * it is pending: then *fd and *events (POLLIN, POLLOUT) say what to wait
+ * for before step is called again.  expire is called instead when the
+ * op's deadline (timeout_ns, 5 s if 0) passed: it fills res as invoke
+ * fills it on a timeout (fail when the op certainly did not take effect,
+ * else info), and conn is then closed.
+ */
+struct mv_drv_nb {
+	const struct mv_driver *d;
+	int (*start)(void *conn, const struct mv_drv_op *op,
+	    struct mv_drv_res *res, int *fd, short *events);
+	int (*step)(void *conn, struct mv_drv_res *res, int *fd, short *events);
+	void (*expire)(void *conn, struct mv_drv_res *res);
+};
+
+/*
  * The driver for sut ("redis://...", "etcd://...", "pg://..."), or NULL
  * when sut names none; *target is set to the text after "://".
  */
@@ -91,5 +113,6 @@ int mv_drv_serve(const struct mv_driver *d, const char *target,
     int64_t timeout_ns, int workload, const char *netns, int in, int out);
 
 extern const struct mv_driver mv_drv_redis, mv_drv_etcd, mv_drv_pg;
+extern const struct mv_drv_nb mv_drv_redis_nb;
 
 #endif

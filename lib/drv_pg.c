@@ -751,6 +751,42 @@ rollback(struct pgc *c)
 }
 
 /*
+ * The end of a read that did not get its rows (rc, or rc RT_OK with rows
+ * of the wrong shape): fail, as nothing happened, with the server's error
+ * or why.  Clears r.  -1 if the session is lost.
+ */
+static int
+read_fail(struct pgc *c, int rc, PGresult *r, struct mv_drv_res *res)
+{
+	res->type = MV_FAIL;
+	if (rc == RT_SERVER)
+		server_error(res, r);
+	else
+		set_res(
+		    res, MV_FAIL, rc == RT_OK ? "unexpected result" : c->err);
+	PQclear(r);
+	return rc == RT_LOST ? -1 : 0;
+}
+
+/*
+ * The end of a write whose last statement returned rc with r, once an
+ * RT_OK outcome has been put in res: a definite server error is fail,
+ * any other error info (it may have committed).  Clears r.  -1 when the
+ * outcome is info.
+ */
+static int
+write_end(struct pgc *c, int rc, PGresult *r, struct mv_drv_res *res)
+{
+	if (rc == RT_SERVER) {
+		res->type = error_definite(sqlstate(r)) ? MV_FAIL : MV_INFO;
+		server_error(res, r);
+	} else if (rc != RT_OK)
+		set_res(res, MV_INFO, c->err);
+	PQclear(r);
+	return res->type == MV_INFO ? -1 : 0;
+}
+
+/*
  * The text of the safe append's first round trip: BEGIN, a
  * transaction-scoped advisory lock on the stream (appends to one stream
  * queue up instead of failing on the key), then one statement that reads
@@ -842,13 +878,7 @@ append_safe(struct pgc *c, const char *stream, const char *evs, int64_t lo,
 		res_version(res, "version", cur + n);
 	} else if (rc == RT_OK) /* "ROLLBACK": it had aborted */
 		set_res(res, MV_FAIL, "rolled-back");
-	else if (rc == RT_SERVER) {
-		res->type = error_definite(sqlstate(r)) ? MV_FAIL : MV_INFO;
-		server_error(res, r);
-	} else
-		set_res(res, MV_INFO, c->err);
-	PQclear(r);
-	return res->type == MV_INFO ? -1 : 0;
+	return write_end(c, rc, r, res);
 }
 
 /*
@@ -869,14 +899,7 @@ append_naive(struct pgc *c, const char *stream, const char *evs, int64_t lo,
 
 	rc = run_sql(c, c->sql[0], 1, p, &r);
 	if (rc != RT_OK || PQntuples(r) != 1) {
-		res->type = MV_FAIL; /* a read: nothing happened */
-		if (rc == RT_SERVER)
-			server_error(res, r);
-		else
-			set_res(res, MV_FAIL,
-			    rc == RT_LOST ? c->err : "unexpected result");
-		PQclear(r);
-		return rc == RT_LOST ? -1 : 0;
+		return read_fail(c, rc, r, res); /* nothing happened */
 	}
 	cur = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
@@ -891,13 +914,8 @@ append_naive(struct pgc *c, const char *stream, const char *evs, int64_t lo,
 		res->type = MV_OK;
 		res_version(
 		    res, "version", cur + strtoll(PQcmdTuples(r), NULL, 10));
-	} else if (rc == RT_SERVER) {
-		res->type = error_definite(sqlstate(r)) ? MV_FAIL : MV_INFO;
-		server_error(res, r);
-	} else
-		set_res(res, MV_INFO, c->err);
-	PQclear(r);
-	return res->type == MV_INFO ? -1 : 0;
+	}
+	return write_end(c, rc, r, res);
 }
 
 static int
@@ -942,13 +960,7 @@ stream_read(struct pgc *c, const struct mv_drv_op *op, struct mv_drv_res *res)
 	}
 	snprintf(sfrom, sizeof(sfrom), "%lld", (long long)from->i);
 	if ((rc = run_sql(c, c->sql[2], 2, p, &r)) != RT_OK) {
-		res->type = MV_FAIL;
-		if (rc == RT_SERVER)
-			server_error(res, r);
-		else
-			set_res(res, MV_FAIL, c->err);
-		PQclear(r);
-		return rc == RT_LOST ? -1 : 0;
+		return read_fail(c, rc, r, res);
 	}
 	n = PQntuples(r);
 	res->type = MV_OK;
@@ -985,13 +997,8 @@ write_one(struct pgc *c, const char *sql, int n, const char *const *p,
 		res->type = MV_OK;
 		if (affected)
 			*affected = strtoll(PQcmdTuples(r), NULL, 10);
-	} else if (rc == RT_SERVER) {
-		res->type = error_definite(sqlstate(r)) ? MV_FAIL : MV_INFO;
-		server_error(res, r);
-	} else
-		set_res(res, MV_INFO, c->err);
-	PQclear(r);
-	return res->type == MV_INFO ? -1 : 0;
+	}
+	return write_end(c, rc, r, res);
 }
 
 /* Whether s is an integer as mv_buf_addi writes one. */
@@ -1014,13 +1021,7 @@ kv_read(struct pgc *c, const char *key, int str, struct mv_drv_res *res)
 
 	snprintf(q, sizeof(q), "SELECT v FROM %s_kv WHERE k = $1", c->table);
 	if ((rc = run_sql(c, q, 1, p, &r)) != RT_OK) {
-		res->type = MV_FAIL;
-		if (rc == RT_SERVER)
-			server_error(res, r);
-		else
-			set_res(res, MV_FAIL, c->err);
-		PQclear(r);
-		return rc == RT_LOST ? -1 : 0;
+		return read_fail(c, rc, r, res);
 	}
 	res->type = MV_OK;
 	if (PQntuples(r) == 0)

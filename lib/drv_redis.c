@@ -14,6 +14,9 @@
  */
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -74,6 +77,7 @@ struct rconn {
 	int has_read, db, time;
 	char prefix[128];
 	struct timeval tv;
+	struct nb *nb; /* the op in flight without blocking */
 };
 
 /* An op turned into one command. */
@@ -206,6 +210,8 @@ bad:
 	return NULL;
 }
 
+static void nb_free(struct rconn *c);
+
 static void
 ep_close(struct ep *ep)
 {
@@ -220,6 +226,7 @@ redis_close(void *conn)
 {
 	struct rconn *c = conn;
 
+	nb_free(c);
 	ep_close(&c->w);
 	ep_close(&c->r);
 	free(c);
@@ -820,5 +827,362 @@ redis_invoke(void *conn, const struct mv_drv_op *op, struct mv_drv_res *res)
 	return rc;
 }
 
+/* ---- without blocking: drv.h's start, step and expire ---- */
+
+/*
+ * The same exchanges as run and exchange above, as a state machine over
+ * a non-blocking connection: connect, SELECT, SCRIPT LOAD, the command
+ * (and TIME), one NOSCRIPT reload and retry.  Every outcome maps as in
+ * the blocking code; the deadline is the serving loop's (expire).
+ */
+enum phase {
+	P_CONNECT, /* the TCP connect is in progress */
+	P_SELECT,  /* SELECT db sent */
+	P_READY,   /* connected: load a script, or send the command */
+	P_LOAD,    /* SCRIPT LOAD sent */
+	P_CMD,     /* the command sent (and TIME after it, with time=1) */
+	P_TIME     /* the command's reply in, TIME's awaited */
+};
+
+struct nb {
+	struct call k;
+	struct ep *ep;
+	int phase, tries, active, wpend;
+	redisReply *reply; /* the command's, while TIME's is awaited */
+};
+
+/* Ends the op in flight on c, if any; returns rc. */
+static int
+nb_end(struct rconn *c, int rc)
+{
+	struct nb *nb = c->nb;
+
+	if (nb == NULL || !nb->active)
+		return rc;
+	freeReplyObject(nb->reply);
+	nb->reply = NULL;
+	free(nb->k.cm.xargv);
+	free(nb->k.cm.xlen);
+	mv_buf_release(&nb->k.key);
+	mv_buf_release(&nb->k.a);
+	mv_buf_release(&nb->k.b);
+	memset(&nb->k, 0, sizeof(nb->k));
+	nb->active = 0;
+	return rc;
+}
+
+static void
+nb_free(struct rconn *c)
+{
+	nb_end(c, 0);
+	free(c->nb);
+	c->nb = NULL;
+}
+
+/* Begins a non-blocking connect to ep; -1 with res failed if not. */
+static int
+nb_connect(struct ep *ep, struct mv_drv_res *res)
+{
+	int one = 1;
+
+	ep_close(ep);
+	ep->ctx = redisConnectNonBlock(ep->host, ep->port);
+	if (ep->ctx == NULL || ep->ctx->err) {
+		fail_with(
+		    res, ep, "connect", ep->ctx ? ep->ctx->errstr : "oom");
+		ep_close(ep);
+		return -1;
+	}
+	/* hiredis sets it only on a connect that completed at once. */
+	(void)setsockopt(
+	    ep->ctx->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 0;
+}
+
+/*
+ * Flushes what is buffered for the server and, when *io (once per call
+ * of step), reads what came; *r is the next reply, or NULL when it has
+ * not come yet.  Returns 0, or -1 when the connection broke.
+ */
+static int
+nb_reply(struct nb *nb, int *io, redisReply **r)
+{
+	redisContext *ctx = nb->ep->ctx;
+	void *rp = NULL;
+	int done = 0;
+
+	*r = NULL;
+	if (redisGetReply(ctx, &rp) != REDIS_OK)
+		return -1;
+	if (rp == NULL) {
+		if (redisBufferWrite(ctx, &done) != REDIS_OK)
+			return -1;
+		nb->wpend = !done;
+		if (!*io)
+			return 0;
+		*io = 0;
+		if (redisBufferRead(ctx) != REDIS_OK
+		    || redisGetReply(ctx, &rp) != REDIS_OK)
+			return -1;
+	}
+	*r = rp;
+	return 0;
+}
+
+/* The command went out and no reply came: a read failed, else info. */
+static void
+nb_lost(
+    struct nb *nb, struct mv_drv_res *res, const char *what, const char *why)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "%s %s:%d: %s", what, nb->ep->host,
+	    nb->ep->port, why);
+	res->type = nb->k.cm.is_read ? MV_FAIL : MV_INFO;
+	mv_buf_reset(&res->error);
+	mv_buf_add_jstr(&res->error, msg, strlen(msg));
+}
+
+/* Has the connect of ep completed?  1 yes, 0 not yet, -1 failed (*err). */
+static int
+nb_connected(const struct ep *ep, int *err)
+{
+	struct pollfd p;
+	socklen_t len = sizeof(*err);
+
+	p.fd = ep->ctx->fd;
+	p.events = POLLOUT;
+	p.revents = 0;
+	if (poll(&p, 1, 0) == 0)
+		return 0;
+	*err = 0;
+	if (getsockopt(p.fd, SOL_SOCKET, SO_ERROR, err, &len) < 0)
+		*err = errno;
+	return *err ? -1 : 1;
+}
+
+/* Runs the op of c as far as it goes without blocking (drv.h's step). */
+static int
+nb_run(struct rconn *c, struct mv_drv_res *res, int io, int *fd, short *events)
+{
+	struct nb *nb = c->nb;
+	struct call *k = &nb->k;
+	struct ep *ep = nb->ep;
+	char *sha = k->kind == K_CAS ? ep->cas_sha
+	    : k->kind == K_XAPPEND   ? ep->append_sha
+	                             : NULL;
+	const char *const *argv;
+	const size_t *len;
+	redisReply *r;
+	int err, brk;
+
+	for (;;) {
+		switch (nb->phase) {
+		case P_CONNECT:
+			if ((brk = nb_connected(ep, &err)) == 0)
+				goto wait;
+			if (brk < 0) {
+				fail_with(res, ep, "connect", strerror(err));
+				ep_close(ep);
+				return nb_end(c, 0);
+			}
+			nb->phase = P_READY;
+			if (c->db == 0)
+				continue;
+			if (redisAppendCommand(ep->ctx, "SELECT %d", c->db)
+			    != REDIS_OK) {
+				fail_with(res, ep, "select", ep->ctx->errstr);
+				ep_close(ep);
+				return nb_end(c, 0);
+			}
+			nb->phase = P_SELECT;
+			continue;
+		case P_SELECT:
+			if (nb_reply(nb, &io, &r) < 0
+			    || (r && r->type == REDIS_REPLY_ERROR)) {
+				fail_with(res, ep, "select",
+				    r ? r->str : ep->ctx->errstr);
+				freeReplyObject(r);
+				ep_close(ep);
+				return nb_end(c, 0);
+			}
+			if (r == NULL)
+				goto wait;
+			freeReplyObject(r);
+			nb->phase = P_READY;
+			continue;
+		case P_READY:
+			if (sha && sha[0] == '\0') {
+				if (redisAppendCommand(ep->ctx,
+				        "SCRIPT LOAD %s",
+				        k->kind == K_CAS ? cas_lua : append_lua)
+				    != REDIS_OK) {
+					fail_with(res, ep, "script load",
+					    ep->ctx->errstr);
+					return nb_end(c, -1);
+				}
+				nb->phase = P_LOAD;
+				continue;
+			}
+			if (build(k, sha ? sha : "") < 0) {
+				res->type = MV_FAIL;
+				mv_buf_adds(&res->error, "\"bad-value\"");
+				return nb_end(c, 0);
+			}
+			argv = k->cm.xargv ? k->cm.xargv : k->cm.argv;
+			len = k->cm.xlen ? k->cm.xlen : k->cm.len;
+			if (redisAppendCommandArgv(
+			        ep->ctx, k->cm.argc, (const char **)argv, len)
+			        != REDIS_OK
+			    || (c->time
+			        && redisAppendCommand(ep->ctx, "TIME")
+			            != REDIS_OK)) {
+				fail_with(res, ep, "request", ep->ctx->errstr);
+				return nb_end(c, -1); /* nothing was sent */
+			}
+			nb->phase = P_CMD;
+			continue;
+		case P_LOAD:
+			if (nb_reply(nb, &io, &r) < 0) {
+				fail_with(
+				    res, ep, "script load", ep->ctx->errstr);
+				return nb_end(c, -1);
+			}
+			if (r == NULL)
+				goto wait;
+			if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+				fail_with(res, ep, "script load",
+				    r->type == REDIS_REPLY_ERROR
+				        ? r->str
+				        : "unexpected reply");
+				freeReplyObject(r);
+				return nb_end(c, -1);
+			}
+			memcpy(sha, r->str, 41);
+			freeReplyObject(r);
+			nb->phase = P_READY;
+			continue;
+		case P_CMD:
+			if (nb_reply(nb, &io, &r) < 0) {
+				nb_lost(nb, res, "connection lost",
+				    ep->ctx->errstr);
+				return nb_end(c, -1);
+			}
+			if (r == NULL)
+				goto wait;
+			memcpy(res->node, ep->node, sizeof(ep->node));
+			brk = 0;
+			if (c->time) {
+				nb->reply = r;
+				nb->phase = P_TIME;
+				continue;
+			}
+			break;
+		default: /* P_TIME */
+			brk = nb_reply(nb, &io, &r);
+			if (brk == 0 && r == NULL)
+				goto wait;
+			if (r) {
+				res->node_time = time_ns(r);
+				freeReplyObject(r);
+			}
+			r = nb->reply;
+			nb->reply = NULL;
+			break;
+		}
+		/* r: the command's reply; brk: the connection broke after. */
+		if (!brk && sha && is_noscript(r) && nb->tries++ == 0) {
+			/* Not run at all (a restarted server): load, retry. */
+			freeReplyObject(r);
+			sha[0] = '\0';
+			free(k->cm.xargv);
+			free(k->cm.xlen);
+			memset(&k->cm, 0, sizeof(k->cm));
+			mv_buf_reset(&k->a);
+			mv_buf_reset(&k->b);
+			nb->phase = P_READY;
+			continue;
+		}
+		take_reply(k, r);
+		freeReplyObject(r);
+		return nb_end(c, brk < 0 || res->type == MV_INFO ? -1 : 0);
+	}
+wait:
+	*fd = ep->ctx->fd;
+	*events = nb->phase == P_CONNECT ? POLLOUT
+	    : nb->wpend                  ? POLLIN | POLLOUT
+	                                 : POLLIN;
+	return 1;
+}
+
+static int
+redis_start(void *conn, const struct mv_drv_op *op, struct mv_drv_res *res,
+    int *fd, short *events)
+{
+	struct rconn *c = conn;
+	struct nb *nb;
+
+	if (c->nb == NULL)
+		c->nb = mv_xcalloc(1, sizeof(*nb));
+	nb = c->nb;
+	nb_end(c, 0);
+	nb->k.res = res;
+	nb->k.op = op;
+	if ((nb->k.kind = op_kind(op->workload, op->f)) < 0
+	    || op->key == NULL) {
+		res->type = MV_FAIL;
+		mv_buf_adds(&res->error, "\"unsupported\"");
+		return 0;
+	}
+	nb->active = 1;
+	nb->tries = nb->wpend = 0;
+	mv_buf_grow(&nb->k.key, 1);
+	mv_buf_adds(&nb->k.key, c->prefix);
+	mv_buf_adds(&nb->k.key, op->key);
+	nb->ep = c->has_read
+	        && (nb->k.kind == K_GET || nb->k.kind == K_SMEM
+	            || nb->k.kind == K_XRANGE)
+	    ? &c->r
+	    : &c->w;
+	if (nb->ep->ctx && !ep_stale(nb->ep))
+		nb->phase = P_READY;
+	else if (nb_connect(nb->ep, res) < 0)
+		return nb_end(c, 0);
+	else
+		nb->phase = P_CONNECT;
+	return nb_run(c, res, 0, fd, events);
+}
+
+static int
+redis_step(void *conn, struct mv_drv_res *res, int *fd, short *events)
+{
+	return nb_run(conn, res, 1, fd, events);
+}
+
+static void
+redis_expire(void *conn, struct mv_drv_res *res)
+{
+	struct rconn *c = conn;
+	struct nb *nb = c->nb;
+	static const char late[] = "no reply in time";
+
+	if (nb == NULL || !nb->active)
+		return;
+	switch (nb->phase) {
+	case P_CONNECT: fail_with(res, nb->ep, "connect", late); break;
+	case P_SELECT: fail_with(res, nb->ep, "select", late); break;
+	case P_READY:
+	case P_LOAD: fail_with(res, nb->ep, "script load", late); break;
+	case P_CMD: nb_lost(nb, res, "timeout", late); break;
+	default: /* P_TIME: the reply is in, the connection given up */
+		take_reply(&nb->k, nb->reply);
+		break;
+	}
+	nb_end(c, 0);
+}
+
 const struct mv_driver mv_drv_redis = {
     "redis", redis_open, redis_close, redis_invoke};
+
+const struct mv_drv_nb mv_drv_redis_nb = {
+    &mv_drv_redis, redis_start, redis_step, redis_expire};
