@@ -327,6 +327,8 @@ peek_op(struct run *r)
 		if (r->la.f != NULL && r->la.process == MV_NEMESIS
 		    && r->la.type != MV_META && r->la.type != MV_OP) {
 			pass_nemesis(r, &r->la);
+			/* Written: a return below must not pass it again. */
+			mv_event_release(&r->la);
 		} else if (r->la.f != NULL || r->la.type == MV_META)
 			return in_err(r, &r->la,
 			    r->la.type == MV_META

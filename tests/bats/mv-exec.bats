@@ -314,3 +314,21 @@ assert ok["time"] < 1500000000, ok["time"]
 assert ok["index"] < inv["index"], (ok, inv)
 ' "$T/h"
 }
+
+@test "a fault event read while ops are in flight is written once" {
+	# The server answers after half a second; the fault event comes while
+	# the op waits, and the input then pauses: it must not be passed twice.
+	# shellcheck disable=SC2016 # the inner shell expands
+	{
+		echo '{"type":"op","f":"write","key":"r","value":1}'
+		sleep 0.2
+		echo '{"type":"info","process":"nemesis","f":"kill","value":null}'
+		sleep 1
+		echo '{"type":"op","f":"read","key":"r"}'
+	} | mv-exec -w register -c 2 --sut 'cmd:while read -r l; do sleep 0.5
+	    id=${l#*\"id\":}; echo "{\"id\":${id%%,*},\"type\":\"ok\",\"value\":1}"; done' >"$T/h"
+	run -0 grep -c '"process":"nemesis"' "$T/h"
+	assert_output 1
+	run -0 grep -c '"type":"ok"' "$T/h"
+	assert_output 2
+}
