@@ -201,7 +201,33 @@ node_addr(struct ld *l, struct mv_cluster *c, struct mv_cnode *nd,
 }
 
 static const char *const node_keys[] = {"name", "addr", "start", "restart",
-    "ready", "netns", "port", "dir", "pid", "pid_start", NULL};
+    "ready", "clock", "netns", "port", "dir", "pid", "pid_start", "cgroup",
+    NULL};
+
+/* A clock method: an object with one of "file" and "faketime", a string. */
+static int
+get_clock(struct ld *l, const struct mv_jv *obj, const char *where,
+    const struct mv_jv **out)
+{
+	static const char *const keys[] = {"file", "faketime", NULL};
+	const struct mv_jv *v = mv_jv_get(obj, "clock"), *f;
+	char w[128];
+
+	if (v == NULL)
+		return 0;
+	snprintf(w, sizeof(w), "%s%sclock", where, *where ? "." : "");
+	if (v->kind != MV_JOBJ || v->len != 1)
+		return bad(l, w,
+		    "not an object with one of \"file\" and \"faketime\"");
+	if (!members_ok(l, v, w, keys))
+		return -1;
+	f = &v->items[0];
+	if (f->kind != MV_JSTR || f->len == 0 || strlen(f->s) != f->len
+	    || strchr(f->s, '\n'))
+		return bad(l, w, "not a non-empty file name");
+	*out = v;
+	return 0;
+}
 
 static int
 get_int(struct ld *l, const struct mv_jv *obj, const char *key,
@@ -234,9 +260,11 @@ load_node(
 	    || get_cmd(l, v, "start", where, &nd->start) < 0
 	    || get_cmd(l, v, "restart", where, &nd->restart) < 0
 	    || get_cmd(l, v, "ready", where, &nd->ready) < 0
+	    || get_clock(l, v, where, &nd->clock) < 0
 	    || get_str(l, v, "netns", where, &nd->netns) < 0
 	    || get_str(l, v, "port", where, &nd->port) < 0
 	    || get_str(l, v, "dir", where, &nd->dir) < 0
+	    || get_str(l, v, "cgroup", where, &nd->cgroup) < 0
 	    || get_int(l, v, "pid", where, &x) < 0)
 		return -1;
 	nd->pid = (long)x;
@@ -253,7 +281,7 @@ load_node(
 }
 
 static const char *const run_keys[] = {
-    "id", "switch", "bridge", "dir", "undo_log", "state", NULL};
+    "id", "switch", "bridge", "dir", "undo_log", "state", "cgroup", NULL};
 
 static int
 load_run(struct ld *l, struct mv_cluster *c, const struct mv_jv *v)
@@ -266,7 +294,8 @@ load_run(struct ld *l, struct mv_cluster *c, const struct mv_jv *v)
 	    || get_str(l, v, "bridge", "run", &c->bridge) < 0
 	    || get_str(l, v, "dir", "run", &c->run_dir) < 0
 	    || get_str(l, v, "undo_log", "run", &c->undo_log) < 0
-	    || get_str(l, v, "state", "run", &c->state) < 0)
+	    || get_str(l, v, "state", "run", &c->state) < 0
+	    || get_str(l, v, "cgroup", "run", &c->cgroup) < 0)
 		return -1;
 	if (!c->run_id || !c->switch_ns || !c->bridge || !c->run_dir
 	    || !c->undo_log || !c->state)
@@ -278,8 +307,8 @@ load_run(struct ld *l, struct mv_cluster *c, const struct mv_jv *v)
 }
 
 static const char *const top_keys[] = {"mv_cluster", "subnet", "dir", "peer",
-    "ready_timeout", "start", "restart", "ready", "client", "nodes", "run",
-    NULL};
+    "ready_timeout", "start", "restart", "ready", "clock", "client", "nodes",
+    "run", NULL};
 
 static int
 load_top(struct ld *l, struct mv_cluster *c, const struct mv_jv *d)
@@ -303,7 +332,8 @@ load_top(struct ld *l, struct mv_cluster *c, const struct mv_jv *d)
 	    || get_str(l, d, "peer", "", &c->peer) < 0
 	    || get_cmd(l, d, "start", "", &c->start) < 0
 	    || get_cmd(l, d, "restart", "", &c->restart) < 0
-	    || get_cmd(l, d, "ready", "", &c->ready) < 0)
+	    || get_cmd(l, d, "ready", "", &c->ready) < 0
+	    || get_clock(l, d, "", &c->clock) < 0)
 		return -1;
 	c->ready_timeout = 10 * 1000000000LL;
 	if ((v = mv_jv_get(d, "ready_timeout")) != NULL) {
@@ -345,18 +375,28 @@ load_client(struct ld *l, struct mv_cluster *c, const struct mv_jv *d)
 	return 0;
 }
 
-/* Every command of every node expands: placeholders are known. */
+/* Every command and clock file of every node expands. */
 static int
 check_cmds(struct ld *l, struct mv_cluster *c)
 {
 	char where[64], **argv;
 	const struct mv_jv *cmds[3];
+	struct mv_buf clk = MV_BUF_INIT;
 	size_t i, k;
+	int rc;
 
 	for (i = 0; i < c->n; i++) {
 		struct mv_cnode *nd = &c->nodes[i];
 
 		snprintf(where, sizeof(where), "nodes[%zu]", i);
+		rc = mv_cluster_clock(c, nd, &clk, l->e);
+		mv_buf_release(&clk);
+		if (rc < 0) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg), "clock: %.480s", l->e->msg);
+			return bad(l, where, msg);
+		}
 		cmds[0] = nd->start ? nd->start : c->start;
 		cmds[1] = nd->restart ? nd->restart : c->restart;
 		cmds[2] = nd->ready ? nd->ready : c->ready;
@@ -451,6 +491,7 @@ node_release(struct mv_cnode *nd)
 	free(nd->netns);
 	free(nd->port);
 	free(nd->dir);
+	free(nd->cgroup);
 }
 
 void
@@ -475,6 +516,7 @@ mv_cluster_free(struct mv_cluster *c)
 	free(c->run_dir);
 	free(c->undo_log);
 	free(c->state);
+	free(c->cgroup);
 	free(c);
 }
 
@@ -607,6 +649,29 @@ mv_cluster_argv(const struct mv_cluster *c, const struct mv_cnode *nd,
 	return 0;
 }
 
+int
+mv_cluster_clock(const struct mv_cluster *c, const struct mv_cnode *nd,
+    struct mv_buf *path, struct mv_err *e)
+{
+	const struct mv_jv *m = nd->clock ? nd->clock : c->clock;
+	struct mv_buf b = MV_BUF_INIT;
+
+	if (m == NULL)
+		return MV_CCLOCK_NONE;
+	if (expand(c, nd, m->items[0].s, 0, &b, e) < 0) {
+		mv_buf_release(&b);
+		return -1;
+	}
+	/* The node runs in its data directory: a relative name is there. */
+	if (b.len == 0 || b.p[0] != '/')
+		mv_buf_addf(path, "%s/", nd->dir ? nd->dir : "DIR");
+	if (b.len > 0)
+		mv_buf_add(path, b.p, b.len);
+	mv_buf_release(&b);
+	return strcmp(m->keys[0], "file") == 0 ? MV_CCLOCK_SHIM
+	                                       : MV_CCLOCK_FAKETIME;
+}
+
 void
 mv_cluster_argv_free(char **argv)
 {
@@ -645,9 +710,11 @@ put_node(struct mv_buf *b, const struct mv_cnode *nd)
 	put_cmd(b, "start", nd->start);
 	put_cmd(b, "restart", nd->restart);
 	put_cmd(b, "ready", nd->ready);
+	put_cmd(b, "clock", nd->clock);
 	put_str(b, "netns", nd->netns, 1);
 	put_str(b, "port", nd->port, 1);
 	put_str(b, "dir", nd->dir, 1);
+	put_str(b, "cgroup", nd->cgroup, 1);
 	if (nd->pid > 0)
 		mv_buf_addf(b, ",\"pid\":%ld,\"pid_start\":%llu", nd->pid,
 		    nd->pid_start);
@@ -666,6 +733,7 @@ mv_cluster_write(const struct mv_cluster *c, struct mv_buf *b)
 	put_cmd(b, "start", c->start);
 	put_cmd(b, "restart", c->restart);
 	put_cmd(b, "ready", c->ready);
+	put_cmd(b, "clock", c->clock);
 	mv_buf_adds(b, ",\"client\":{");
 	put_str(b, "addr", c->client.addr, 0);
 	put_str(b, "netns", c->client.netns, 1);
@@ -685,6 +753,7 @@ mv_cluster_write(const struct mv_cluster *c, struct mv_buf *b)
 		put_str(b, "dir", c->run_dir, 1);
 		put_str(b, "undo_log", c->undo_log, 1);
 		put_str(b, "state", c->state, 1);
+		put_str(b, "cgroup", c->cgroup, 1);
 		mv_buf_addc(b, '}');
 	}
 	mv_buf_adds(b, "}\n");

@@ -35,7 +35,9 @@
 struct mv_cnode {
 	char *name, *addr; /* addr: dotted IPv4, no prefix */
 	const struct mv_jv *start, *restart, *ready;
+	const struct mv_jv *clock;    /* mv-cluster(5) "clock", or NULL */
 	char *netns, *port, *dir;     /* runtime */
+	char *cgroup;                 /* runtime: its freezer cgroup, or NULL */
 	long pid;                     /* runtime: leader of its process group */
 	unsigned long long pid_start; /* its start time (/proc stat field 22) */
 };
@@ -49,11 +51,13 @@ struct mv_cluster {
 	char *peer;            /* the template {peers} joins, one per node */
 	int64_t ready_timeout; /* ns */
 	const struct mv_jv *start, *restart, *ready;
+	const struct mv_jv *clock; /* every node's, unless it has its own */
 	struct mv_cnode *nodes;
 	size_t n;
 	struct mv_cnode client; /* name "client"; no commands */
 	/* Runtime, NULL until up. */
 	char *run_id, *switch_ns, *bridge, *run_dir, *undo_log, *state;
+	char *cgroup; /* the nodes' cgroups' parent, or NULL (freezer.c) */
 };
 
 /*
@@ -86,6 +90,22 @@ void mv_cluster_argv_free(char **argv);
  */
 int mv_cluster_expand(const struct mv_cluster *c, const char *s,
     struct mv_buf *out, struct mv_err *e);
+
+/* How a node's clock can be moved (mv-cluster(5) "clock"). */
+enum mv_cluster_clock {
+	MV_CCLOCK_NONE,
+	MV_CCLOCK_SHIM,    /* mv's clock file, read by libmvtime.so */
+	MV_CCLOCK_FAKETIME /* a libfaketime timestamp file */
+};
+
+/*
+ * The clock method of node nd (its own "clock", else the cluster's): its
+ * file, placeholders expanded and made absolute against the node's data
+ * directory, appended to path.  Returns the method (MV_CCLOCK_NONE, path
+ * untouched, when there is none), or -1 with e filled.
+ */
+int mv_cluster_clock(const struct mv_cluster *c, const struct mv_cnode *nd,
+    struct mv_buf *path, struct mv_err *e);
 
 /* Appends c as its state file's JSON (one line, with '\n') to b. */
 void mv_cluster_write(const struct mv_cluster *c, struct mv_buf *b);
@@ -155,5 +175,12 @@ int mv_cluster_heal_log(
  * make things in a cluster (a netfault table: "nft NETNS TABLE").
  */
 int mv_cluster_log(const char *path, const char *line, struct mv_err *e);
+
+/*
+ * Field 22 of /proc/PID/stat, the process's start time in clock ticks;
+ * 0 if there is no such process or it is a zombie.  With the pid it names
+ * one process for good: a pid can be reused, a (pid, start) pair cannot.
+ */
+unsigned long long mv_proc_start_time(long pid);
 
 #endif

@@ -53,6 +53,7 @@
 
 #include "buf.h"
 #include "delay.h"
+#include "netem.h"
 #include "mv.h"
 #include "netfault.h"
 #include "ns.h"
@@ -289,10 +290,8 @@ dl_new(const struct mv_delay_spec *s, struct mv_err *e)
 	struct mv_delay *d;
 	size_t i;
 
-	if (!mv_table_name_ok(s->table))
-		return mv_err_set(e, "bad nftables table name: %s",
-		           s->table ? s->table : "(null)"),
-		       NULL;
+	if (mv_nf_table_check(s->table, e) < 0)
+		return NULL;
 	if (s->links == NULL || s->nlinks < 1 || s->nlinks > 4096)
 		return mv_err_set(e, "%s: need 1 to 4096 links", s->table),
 		       NULL;
@@ -309,18 +308,13 @@ dl_new(const struct mv_delay_spec *s, struct mv_err *e)
 	d->wake[0] = d->wake[1] = d->ack[0] = d->ack[1] = -1;
 	d->ip = mv_xcalloc(s->nlinks, sizeof(*d->ip));
 	for (i = 0; i < s->nlinks; i++) {
-		struct in_addr a, b;
-
-		if (s->links[i].src == NULL || s->links[i].dst == NULL
-		    || inet_pton(AF_INET, s->links[i].src, &a) != 1
-		    || inet_pton(AF_INET, s->links[i].dst, &b) != 1) {
+		if (mv_ipv4_parse(s->links[i].src, &d->ip[i][0]) < 0
+		    || mv_ipv4_parse(s->links[i].dst, &d->ip[i][1]) < 0) {
 			mv_err_set(
 			    e, "%s: link %zu: bad IPv4 address", s->table, i);
 			dl_free(d);
 			return NULL;
 		}
-		d->ip[i][0] = a.s_addr;
-		d->ip[i][1] = b.s_addr;
 	}
 	d->nlinks = s->nlinks;
 	d->netns = mv_xstrdup(s->netns ? s->netns : "");
@@ -1038,23 +1032,6 @@ bw_ours(struct nl_sock *sk, int ifindex)
 	return q;
 }
 
-/* Deletes our root qdisc of ifindex; 0 or a libnl error. */
-static int
-bw_delete(struct nl_sock *sk, int ifindex)
-{
-	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
-	int rc;
-
-	if (q == NULL)
-		return -NLE_NOMEM;
-	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
-	rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(BW_HANDLE, 0));
-	rc = rtnl_qdisc_delete(sk, q);
-	rtnl_qdisc_put(q);
-	return rc;
-}
-
 struct mv_bw *
 mv_bw_start(const struct mv_bw_spec *s, struct mv_err *e)
 {
@@ -1121,7 +1098,7 @@ mv_bw_stop(struct mv_bw *b, struct mv_buf *out, struct mv_err *e)
 		drops = rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_DROPS);
 		over = rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_OVERLIMITS);
 		rtnl_qdisc_put(q);
-		if ((rc = bw_delete(b->sk, b->ifindex)) < 0)
+		if ((rc = mv_tc_root_delete(b->sk, b->ifindex, BW_HANDLE)) < 0)
 			mv_err_set(e, "%s: %s: cannot remove the tbf qdisc: %s",
 			    b->netns, b->port, nl_geterror(rc));
 	}
@@ -1166,7 +1143,7 @@ mv_bw_del(const char *netns, const char *port, struct mv_err *e)
 		return -1;
 	if (ifindex > 0 && (q = bw_ours(sk, ifindex)) != NULL) {
 		rtnl_qdisc_put(q);
-		if ((rc = bw_delete(sk, ifindex)) < 0)
+		if ((rc = mv_tc_root_delete(sk, ifindex, BW_HANDLE)) < 0)
 			mv_err_set(e, "%s: %s: cannot remove the tbf qdisc: %s",
 			    netns, port, nl_geterror(rc));
 		else

@@ -62,7 +62,16 @@ size_t mv_nemesis_heal(
 void mv_nemesis_set_node(struct mv_nemesis *n, const char *node,
     pid_t (*start)(void *arg, struct mv_err *e), void *arg);
 
-/* Number of processes n holds stopped. */
+/*
+ * Makes the freezer cgroup (freezer.h) of the node n's faults are about
+ * the way to pause it (NULL: SIGSTOP): pause freezes the cgroup and waits
+ * for the kernel to say so, resume thaws it, kill, term and restart take
+ * every process in it and thaw it after the signal.  The undo log lists
+ * it ("freeze PATH") while it is frozen.  cgroup is borrowed.
+ */
+void mv_nemesis_set_cgroup(struct mv_nemesis *n, const char *cgroup);
+
+/* Number of processes and cgroups n holds stopped. */
 size_t mv_nemesis_npaused(const struct mv_nemesis *n);
 
 /*
@@ -70,5 +79,12 @@ size_t mv_nemesis_npaused(const struct mv_nemesis *n);
  * Returns how many pids it signalled, or -1 with e filled.
  */
 int mv_nemesis_heal_log(const char *path, struct mv_err *e);
+
+/*
+ * Thaws every cgroup the undo log at path lists as frozen, keeping the
+ * log (mv_nemesis_heal_log removes it).  Returns how many it thawed (0
+ * when there is no log), or -1 with e filled about the first failure.
+ */
+int mv_nemesis_thaw_log(const char *path, struct mv_err *e);
 
 #endif

@@ -227,11 +227,13 @@ nft_run(
 }
 
 /*
- * Deletes the tables of netns whose name is name (exact) or starts with
- * name (prefix), in every family.  Returns how many, or -1 with e filled.
+ * Deletes (del set) or only counts the tables of netns whose name is name
+ * (exact) or starts with name (prefix), in every family.  Returns how
+ * many, or -1 with e filled.
  */
 static int
-tables_del(const char *netns, const char *name, int prefix, struct mv_err *e)
+tables_do(
+    const char *netns, const char *name, int prefix, int del, struct mv_err *e)
 {
 	struct mv_buf list = MV_BUF_INIT, cmd = MV_BUF_INIT;
 	char fam[32], tab[128], *line, *save = NULL;
@@ -252,10 +254,16 @@ tables_del(const char *netns, const char *name, int prefix, struct mv_err *e)
 		mv_buf_addf(&cmd, "delete table %s %s\n", fam, tab);
 		found++;
 	}
-	rc = found > 0 ? nft_run(netns, cmd.p, NULL, e) : 0;
+	rc = found > 0 && del ? nft_run(netns, cmd.p, NULL, e) : 0;
 	mv_buf_release(&list);
 	mv_buf_release(&cmd);
 	return rc < 0 ? -1 : found;
+}
+
+static int
+tables_del(const char *netns, const char *name, int prefix, struct mv_err *e)
+{
+	return tables_do(netns, name, prefix, 1, e);
 }
 
 int
@@ -299,6 +307,7 @@ struct mv_netfault {
 	size_t ncap;
 	int wake[2];
 	int running; /* the capture thread was started */
+	int watch;   /* counts only: the table is someone else's */
 	pthread_t th;
 };
 
@@ -342,10 +351,8 @@ nf_new(const struct mv_nf_spec *s, struct mv_err *e)
 	struct mv_netfault *f;
 	size_t i, j, nn;
 
-	if (s->table == NULL || !mv_table_name_ok(s->table))
-		return mv_err_set(e, "bad nftables table name: %s",
-		           s->table ? s->table : "(null)"),
-		       NULL;
+	if (mv_nf_table_check(s->table, e) < 0)
+		return NULL;
 	if (s->n < 2 || s->n > 4096 || s->nodes == NULL || s->cut == NULL)
 		return mv_err_set(
 		           e, "%s: need 2 to 4096 nodes and a cut", s->table),
@@ -360,6 +367,11 @@ nf_new(const struct mv_nf_spec *s, struct mv_err *e)
 	nn = s->n;
 	f = mv_xcalloc(1, sizeof(*f));
 	f->wake[0] = f->wake[1] = -1;
+	f->ip = mv_xcalloc(nn, sizeof(*f->ip));
+	if (mv_nf_nodes_check(s->table, s->nodes, nn, f->ip, e) < 0) {
+		nf_free(f);
+		return NULL;
+	}
 	f->netns = mv_xstrdup(s->netns ? s->netns : "");
 	f->table = mv_xstrdup(s->table);
 	f->kind = s->kind;
@@ -367,36 +379,14 @@ nf_new(const struct mv_nf_spec *s, struct mv_err *e)
 	f->name = mv_xcalloc(nn, sizeof(*f->name));
 	f->port = mv_xcalloc(nn, sizeof(*f->port));
 	f->addr = mv_xcalloc(nn, sizeof(*f->addr));
-	f->ip = mv_xcalloc(nn, sizeof(*f->ip));
 	f->cut = mv_xcalloc(nn * nn, 1);
 	f->sent = mv_xcalloc(nn * nn, sizeof(*f->sent));
 	f->crossed = mv_xcalloc(nn * nn, sizeof(*f->crossed));
 	f->n = nn;
 	for (i = 0; i < nn; i++) {
-		const struct mv_nf_node *d = &s->nodes[i];
-		struct in_addr a;
-
-		if (d->name == NULL
-		    || !mv_node_name_ok(d->name, strlen(d->name)))
-			goto bad;
-		if (d->port == NULL || !mv_ifname_ok(d->port))
-			goto bad;
-		if (d->addr == NULL || inet_pton(AF_INET, d->addr, &a) != 1)
-			goto bad;
-		f->name[i] = mv_xstrdup(d->name);
-		f->port[i] = mv_xstrdup(d->port);
-		f->ip[i] = a.s_addr;
-		inet_ntop(AF_INET, &a, f->addr[i], sizeof(f->addr[i]));
-		for (j = 0; j < i; j++)
-			if (f->ip[j] == f->ip[i]
-			    || strcmp(f->port[j], f->port[i]) == 0) {
-				mv_err_set(e,
-				    "%s: nodes %zu and %zu share an "
-				    "address or a port",
-				    s->table, j, i);
-				nf_free(f);
-				return NULL;
-			}
+		f->name[i] = mv_xstrdup(s->nodes[i].name);
+		f->port[i] = mv_xstrdup(s->nodes[i].port);
+		inet_ntop(AF_INET, &f->ip[i], f->addr[i], sizeof(f->addr[i]));
 	}
 	for (j = 0, i = 0; i < nn * nn; i++) {
 		f->cut[i] = s->cut[i] != 0 && i % (nn + 1) != 0;
@@ -405,11 +395,6 @@ nf_new(const struct mv_nf_spec *s, struct mv_err *e)
 	if (j > 0)
 		return f;
 	mv_err_set(e, "%s: no link to fault", s->table);
-	nf_free(f);
-	return NULL;
-bad:
-	mv_err_set(
-	    e, "%s: node %zu: bad name, address (IPv4) or port", s->table, i);
 	nf_free(f);
 	return NULL;
 }
@@ -667,13 +652,43 @@ out:
 
 /* ---- start and stop ---- */
 
+/* Opens f's captures and starts the thread that counts; -1 with e. */
+static int
+cap_start(struct mv_netfault *f, struct mv_err *e)
+{
+	int rc;
+
+	if (cap_open(f, e) < 0)
+		return -1;
+	if (pipe2(f->wake, O_CLOEXEC) < 0)
+		return mv_err_set(e, "%s: pipe: %s", f->table, strerror(errno));
+	if ((rc = pthread_create(&f->th, NULL, cap_main, f)) != 0)
+		return mv_err_set(
+		    e, "%s: capture thread: %s", f->table, strerror(rc));
+	f->running = 1;
+	return 0;
+}
+
+struct mv_netfault *
+mv_netfault_watch(const struct mv_nf_spec *s, struct mv_err *e)
+{
+	struct mv_netfault *f;
+
+	if ((f = nf_new(s, e)) == NULL)
+		return NULL;
+	f->watch = 1;
+	if (cap_start(f, e) == 0)
+		return f;
+	nf_free(f);
+	return NULL;
+}
+
 struct mv_netfault *
 mv_netfault_start(const struct mv_nf_spec *s, struct mv_err *e)
 {
 	struct mv_netfault *f;
 	struct mv_buf cmd = MV_BUF_INIT;
 	struct mv_err e2;
-	int rc;
 
 	if ((f = nf_new(s, e)) == NULL)
 		return NULL;
@@ -684,21 +699,8 @@ mv_netfault_start(const struct mv_nf_spec *s, struct mv_err *e)
 		return NULL;
 	}
 	mv_buf_release(&cmd);
-	if (!s->capture)
+	if (!s->capture || cap_start(f, e) == 0)
 		return f;
-	if (cap_open(f, e) < 0)
-		goto fail;
-	if (pipe2(f->wake, O_CLOEXEC) < 0) {
-		mv_err_set(e, "%s: pipe: %s", f->table, strerror(errno));
-		goto fail;
-	}
-	if ((rc = pthread_create(&f->th, NULL, cap_main, f)) != 0) {
-		mv_err_set(e, "%s: capture thread: %s", f->table, strerror(rc));
-		goto fail;
-	}
-	f->running = 1;
-	return f;
-fail:
 	if (tables_del(f->netns, f->table, 0, &e2) < 0 && e != NULL) {
 		size_t l = strlen(e->msg);
 
@@ -828,7 +830,8 @@ mv_netfault_stop(struct mv_netfault *f, struct mv_buf *out, struct mv_err *e)
 		v = -1, snprintf(reason, sizeof(reason), "not counted");
 	else
 		v = verdict(f, sent, crossed, lost, reason, sizeof(reason));
-	del = tables_del(f->netns, f->table, 0, e);
+	/* A watch leaves the table to whoever made it: it only looks. */
+	del = tables_do(f->netns, f->table, 0, !f->watch, e);
 	if (del == 0) {
 		v = 0;
 		snprintf(reason, sizeof(reason),

@@ -156,6 +156,17 @@ struct mv_netfault *mv_netfault_start(
 int mv_netfault_stop(
     struct mv_netfault *f, struct mv_buf *out, struct mv_err *e);
 
+/*
+ * Counts only: opens the captures of s (s->capture is ignored) and starts
+ * counting, installing no rule, for a counter process that outlives the
+ * one that installs the rules (a one-shot partition).  mv_netfault_stop
+ * on the result leaves the table alone: it only checks that the table is
+ * still there (false, "gone", if not) and returns -1 when it cannot list
+ * the tables.  Returns NULL with e filled as mv_netfault_start does.
+ */
+struct mv_netfault *mv_netfault_watch(
+    const struct mv_nf_spec *s, struct mv_err *e);
+
 /* The table name of f (owned by f). */
 const char *mv_netfault_table(const struct mv_netfault *f);
 

@@ -2,6 +2,9 @@
  * ns.c: entering and leaving network namespaces, and name checks (ns.h).
  */
 #define _GNU_SOURCE /* setns(2) */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -10,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "netfault.h"
 #include "ns.h"
 
 int
@@ -93,4 +97,51 @@ mv_ifname_ok(const char *s)
 		if (!name_byte((unsigned char)s[i], "."))
 			return 0;
 	return 1;
+}
+
+int
+mv_nf_table_check(const char *table, struct mv_err *e)
+{
+	if (table == NULL || !mv_table_name_ok(table))
+		return mv_err_set(
+		    e, "bad nftables table name: %s", table ? table : "(null)");
+	return 0;
+}
+
+int
+mv_ipv4_parse(const char *s, uint32_t *ip)
+{
+	struct in_addr a;
+
+	if (s == NULL || inet_pton(AF_INET, s, &a) != 1)
+		return -1;
+	*ip = a.s_addr;
+	return 0;
+}
+
+int
+mv_nf_nodes_check(const char *table, const struct mv_nf_node *nodes, size_t n,
+    uint32_t *ip, struct mv_err *e)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		const struct mv_nf_node *d = &nodes[i];
+
+		if (d->name == NULL
+		    || !mv_node_name_ok(d->name, strlen(d->name))
+		    || d->port == NULL || !mv_ifname_ok(d->port)
+		    || mv_ipv4_parse(d->addr, &ip[i]) < 0)
+			return mv_err_set(e,
+			    "%s: node %zu: bad name, address (IPv4) or port",
+			    table, i);
+		for (j = 0; j < i; j++)
+			if (ip[j] == ip[i]
+			    || strcmp(nodes[j].port, d->port) == 0)
+				return mv_err_set(e,
+				    "%s: nodes %zu and %zu share an address "
+				    "or a port",
+				    table, j, i);
+	}
+	return 0;
 }

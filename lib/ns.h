@@ -6,6 +6,9 @@
 #ifndef MV_NS_H
 #define MV_NS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "mv.h"
 
 /*
@@ -32,5 +35,24 @@ void mv_netns_leave(int back);
 int mv_table_name_ok(const char *s);
 /* Interface names: 1 to 15 bytes of [A-Za-z0-9_.-], safe inside quotes. */
 int mv_ifname_ok(const char *s);
+
+/*
+ * The checks the fault specs of netfault.h, delay.h and netem.h share.
+ * mv_nf_table_check: table is a table name (mv_table_name_ok); returns 0,
+ * or -1 with e filled ("bad nftables table name: T").
+ * mv_ipv4_parse: s (may be NULL) is a dotted IPv4 address; returns 0 with
+ * *ip set (network order), or -1.
+ * mv_nf_nodes_check: each of the n nodes has a node name
+ * (mv_node_name_ok), a port (mv_ifname_ok) and an IPv4 address, written
+ * to ip[i] (network order; n entries, caller-owned), and no two share an
+ * address or a port; returns 0, or -1 with e filled ("T: node I: bad
+ * name, address (IPv4) or port", "T: nodes J and I share an address or a
+ * port"), checking the nodes in order.
+ */
+struct mv_nf_node;
+int mv_nf_table_check(const char *table, struct mv_err *e);
+int mv_ipv4_parse(const char *s, uint32_t *ip);
+int mv_nf_nodes_check(const char *table, const struct mv_nf_node *nodes,
+    size_t n, uint32_t *ip, struct mv_err *e);
 
 #endif

@@ -34,6 +34,7 @@
 #include <netlink/route/link/veth.h>
 
 #include "cluster.h"
+#include "freezer.h"
 
 #define NETNS_DIR "/run/netns"
 #define MARKER ".mv-cluster-run" /* in a run directory we made */
@@ -386,9 +387,8 @@ out:
 	return rc;
 }
 
-/* Field 22 of /proc/PID/stat (start time in ticks), 0 if gone. */
-static unsigned long long
-start_time(long pid)
+unsigned long long
+mv_proc_start_time(long pid)
 {
 	char path[64], line[1024], *p;
 	unsigned long long t = 0;
@@ -461,11 +461,15 @@ child(const char *netns, const char *dir, char **argv, int go)
 /*
  * Starts argv in namespace netns, detached (a grandchild, so nobody has
  * to reap it), logging "proc NETNS PID START" before letting it run.
+ * With cg (not NULL) it is put into that cgroup before it execs, so that
+ * all it forks is there too; *in_cg says whether that worked.
  */
 static pid_t
 spawn(const char *undo, const char *netns, const char *dir, char **argv,
-    unsigned long long *st, struct mv_err *e)
+    const char *cg, int *in_cg, unsigned long long *st, struct mv_err *e)
 {
+	struct mv_err why;
+
 	int go[2], rep[2], status;
 	pid_t mid, pid = -1;
 	ssize_t n;
@@ -497,11 +501,13 @@ spawn(const char *undo, const char *netns, const char *dir, char **argv,
 		return mv_err_set(
 		    e, "fork: %s", strerror(errno ? errno : EAGAIN));
 	}
-	*st = start_time(pid);
+	*st = mv_proc_start_time(pid);
 	if (logf_(undo, e, "proc %s %ld %llu", netns, (long)pid, *st) < 0) {
 		close(go[1]); /* it exits on EOF */
 		return -1;
 	}
+	/* It waits for the go before it execs: nothing forked yet. */
+	*in_cg = cg && mv_freezer_enter(cg, pid, &why) == 0;
 	n = write(go[1], "g", 1);
 	close(go[1]);
 	return pid;
@@ -514,6 +520,7 @@ mv_cluster_start_node(
 	const struct mv_jv *cmd = nd->start ? nd->start : c->start;
 	char **argv;
 	pid_t pid;
+	int in_cg = 0;
 
 	if (restart && (nd->restart || c->restart))
 		cmd = nd->restart ? nd->restart : c->restart;
@@ -521,10 +528,16 @@ mv_cluster_start_node(
 		return mv_err_set(e, "%s: the cluster is not up", nd->name);
 	if (mv_cluster_argv(c, nd, cmd, &argv, e) < 0)
 		return -1;
-	pid = spawn(c->undo_log, nd->netns, nd->dir, argv, &nd->pid_start, e);
+	pid = spawn(c->undo_log, nd->netns, nd->dir, argv, nd->cgroup, &in_cg,
+	    &nd->pid_start, e);
 	mv_cluster_argv_free(argv);
 	if (pid > 0)
 		nd->pid = (long)pid;
+	if (pid > 0 && !in_cg && nd->cgroup) {
+		/* Not in its cgroup: a pause falls back to SIGSTOP. */
+		free(nd->cgroup);
+		nd->cgroup = NULL;
+	}
 	return pid;
 }
 
@@ -592,14 +605,16 @@ wait_ready(struct mv_cluster *c, volatile sig_atomic_t *stop, struct mv_err *e)
 			    left < 2000000000LL ? left : 2000000000LL);
 			if (rc == 0)
 				break;
-			if (mv_now_ns() >= end || start_time(nd->pid) == 0) {
+			if (mv_now_ns() >= end
+			    || mv_proc_start_time(nd->pid) == 0) {
 				mv_cluster_argv_free(argv);
 				return mv_err_set(e,
 				    "%s: not ready after %lld ms%s (see "
 				    "%s/log)",
 				    nd->name,
 				    (long long)(c->ready_timeout / 1000000),
-				    start_time(nd->pid) ? "" : ": it exited",
+				    mv_proc_start_time(nd->pid) ? ""
+				                                : ": it exited",
 				    nd->dir);
 			}
 			nap_ms(50);
@@ -723,6 +738,49 @@ make_netns(const struct mv_cluster *c, const char *name, struct mv_err *e)
 	return netns_add(name, e);
 }
 
+/*
+ * The nodes' freezer cgroups ROOT/mvRUN/NODE, on the first hierarchy
+ * that takes them (cgroup v2, else v1's freezer; MV_CLUSTER_FREEZER=v2,
+ * v1 or none narrows the choice), each logged before it is made.  None
+ * is no error: a pause then stops the processes with SIGSTOP.
+ */
+static int
+make_cgroups(struct mv_cluster *c, struct mv_err *e)
+{
+	static const enum mv_freezer_kind kinds[] = {
+	    MV_FREEZER_V2, MV_FREEZER_V1};
+	static const char *const names[] = {"v2", "v1"};
+	const char *only = getenv("MV_CLUSTER_FREEZER");
+	char root[2048], s[4096];
+	size_t i, k;
+
+	for (k = 0; k < 2 && c->cgroup == NULL; k++) {
+		if ((only && *only && strcmp(only, names[k]) != 0)
+		    || mv_freezer_root(kinds[k], root, sizeof(root)) < 0)
+			continue;
+		snprintf(s, sizeof(s), "%s/mv%s", root, c->run_id);
+		if (logf_(c->undo_log, e, "cgroup %s", s) < 0)
+			return -1;
+		if (mkdir(s, 0755) == 0)
+			c->cgroup = mv_xstrdup(s);
+	}
+	for (i = 0; i < c->n; i++) {
+		struct mv_cnode *nd = &c->nodes[i];
+
+		free(nd->cgroup);
+		nd->cgroup = NULL;
+		if (c->cgroup == NULL)
+			continue;
+		snprintf(s, sizeof(s), "%s/%s", c->cgroup, nd->name);
+		if (logf_(c->undo_log, e, "cgroup %s", s) < 0)
+			return -1;
+		if (mkdir(s, 0755) == 0
+		    && mv_freezer_kind(s) != MV_FREEZER_NONE)
+			nd->cgroup = mv_xstrdup(s);
+	}
+	return 0;
+}
+
 static int
 build(struct mv_cluster *c, volatile sig_atomic_t *stop, struct mv_err *e)
 {
@@ -735,7 +793,7 @@ build(struct mv_cluster *c, volatile sig_atomic_t *stop, struct mv_err *e)
 	for (i = 0; i < c->n; i++)
 		if (make_netns(c, c->nodes[i].netns, e) < 0)
 			return -1;
-	if (wire(c, e) < 0)
+	if (wire(c, e) < 0 || make_cgroups(c, e) < 0)
 		return -1;
 	for (i = 0; i < c->n; i++) {
 		if (stop && *stop)
@@ -844,7 +902,7 @@ kill_logged(long pid, unsigned long long st)
 	 * not: check its start time after opening, signal through it. */
 	fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
 #endif
-	if (start_time(pid) != st) {
+	if (mv_proc_start_time(pid) != st) {
 		if (fd >= 0)
 			close(fd);
 		return 0;
@@ -896,10 +954,43 @@ read_undo(const char *path, struct undo *u, struct mv_err *e)
 	return 0;
 }
 
+/*
+ * 1 if cg is the cgroup of run id or of one of its nodes (.../mvID or
+ * .../mvID/NODE): a log names no other cgroup whose processes we kill.
+ */
+static int
+cg_ours(const char *cg, const char *id)
+{
+	char want[64];
+	const char *p;
+
+	snprintf(want, sizeof(want), "/mv%s", id);
+	if (*id == '\0' || strstr(cg, "/..") || (p = strstr(cg, want)) == NULL)
+		return 0;
+	p += strlen(want);
+	return *p == '\0' || (*p == '/' && p[1] && !strchr(p + 1, '/'));
+}
+
+/*
+ * The cgroup cg of run id: pass 0 kills (and thaws) what is in it, pass
+ * 1 removes it (the nodes' before their parent: the log is read back).
+ */
+static int
+undo_cgroup(const char *path, size_t lineno, const char *cg, const char *id,
+    int pass, struct mv_err *e)
+{
+	if (!cg_ours(cg, id))
+		return mv_err_set(
+		    e, "%s:%zu: not a cgroup of run %s", path, lineno, id);
+	if (pass == 0)
+		return mv_freezer_kill(cg, KILL_NS, e) < 0 ? -1 : 0;
+	return mv_freezer_remove(cg, KILL_NS, e) < 0 ? -1 : 0;
+}
+
 /* Undoes one entry; kind is 0 for processes, 1 for the rest. */
 static int
-undo_one(const char *path, size_t lineno, const char *line, int pass,
-    struct mv_heal_counts *n, struct mv_err *e)
+undo_one(const char *path, size_t lineno, const char *line, const char *id,
+    int pass, struct mv_heal_counts *n, struct mv_err *e)
 {
 	char a[512], b[4096];
 	long pid;
@@ -911,6 +1002,15 @@ undo_one(const char *path, size_t lineno, const char *line, int pass,
 			n->procs += (size_t)kill_logged(pid, st);
 		return 0;
 	}
+	/* A one-shot partition's packet counter (mv-nemesis partcount.c),
+	 * its own session: "cap PID START KIND TABLE FILE". */
+	if (sscanf(line, "cap %ld %llu", &pid, &st) == 2) {
+		if (pass == 0)
+			n->procs += (size_t)kill_logged(pid, st);
+		return 0;
+	}
+	if (strncmp(line, "cgroup /", 8) == 0)
+		return undo_cgroup(path, lineno, line + 7, id, pass, e);
 	if (pass == 0)
 		return 0;
 	if (sscanf(line, "netns %511s", a) == 1) {
@@ -931,8 +1031,9 @@ undo_one(const char *path, size_t lineno, const char *line, int pass,
 		n->tables++;
 		return 0;
 	}
-	/* So do bandwidth limits (qdiscs on its ports). */
-	if (sscanf(line, "tbf %511s %511s", a, b) == 2)
+	/* So do bandwidth limits and netem trees (qdiscs on its ports). */
+	if (sscanf(line, "tbf %511s %511s", a, b) == 2
+	    || sscanf(line, "netem %511s %511s", a, b) == 2)
 		return 0;
 	return mv_err_set(e, "%s:%zu: unknown entry", path, lineno);
 }
@@ -955,7 +1056,9 @@ mv_cluster_heal_log(
 	/* Processes first, then the rest in the reverse of making. */
 	for (pass = 0; pass < 2 && !failed; pass++)
 		for (i = u.n; i-- > 1;)
-			if (undo_one(path, i + 1, u.line[i], pass, counts, &e1)
+			if (undo_one(path, i + 1, u.line[i],
+			        u.line[0] + strlen(UNDO_MAGIC) + 1, pass,
+			        counts, &e1)
 			        < 0
 			    && !failed++)
 				*e = e1;
@@ -973,7 +1076,7 @@ int
 mv_cluster_node_alive(const struct mv_cnode *nd)
 {
 	return nd->pid > 1 && nd->pid_start != 0
-	    && start_time(nd->pid) == nd->pid_start;
+	    && mv_proc_start_time(nd->pid) == nd->pid_start;
 }
 
 size_t

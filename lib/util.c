@@ -70,7 +70,9 @@ mv_parse_duration(const char *opt, const char *s, int64_t *ns, struct mv_err *e)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || errno == ERANGE || v < 0 || (unit = dur_unit(end)) == 0)
+	/* !(v >= 0) also refuses nan, whose cast below would be undefined. */
+	if (end == s || errno == ERANGE || !(v >= 0)
+	    || (unit = dur_unit(end)) == 0)
 		return mv_err_set(e, "invalid duration for %s: '%s'", opt, s);
 	if (v * (double)unit > (double)INT64_MAX / 2)
 		return mv_err_set(e, "duration too long for %s: '%s'", opt, s);

@@ -15,14 +15,17 @@
 
 #include "clock.h"
 #include "clockfault.h"
+#include "clockrun.h"
 #include "cluster.h"
 #include "clusterctl.h"
+#include "freezer.h"
 #include "history.h"
 #include "json.h"
 #include "mv.h"
 #include "nemesis.h"
 #include "netctl.h"
 #include "netfault.h"
+#include "partcount.h"
 
 #define MAX_TARGETS 64
 #define MAX_FAULTS 8
@@ -59,6 +62,7 @@ static struct mv_netfault *volatile kept_netf;
 
 static int64_t since_start(void);
 static void stop_link(int64_t t, struct mv_buf *out);
+static void stop_clock(int64_t t, struct mv_buf *out);
 
 static void
 usage(FILE *f)
@@ -71,7 +75,9 @@ usage(FILE *f)
 	    "[--interval duration]\n"
 	    "                  [--duration duration] [--faults list] "
 	    "[--cmd command]\n"
-	    "                  [--swarm] [--undo-log file] target ...\n"
+	    "                  [--swarm] [--undo-log file] "
+	    "[--max-skew [+-]duration]\n"
+	    "                  [--max-period duration] target ...\n"
 	    "       mv-nemesis heal --undo-log file | --cluster state\n"
 	    "       mv-nemesis cluster up [--state file] [--undo-log file] "
 	    "[--run-id id] file\n"
@@ -83,9 +89,13 @@ usage(FILE *f)
 	    "--from name --to name\n"
 	    "                  [--delay duration] [--jitter duration] "
 	    "[--reorder percent]\n"
+	    "                  [--correlation percent] "
+	    "[--net-method auto|netem|nfqueue]\n"
 	    "       mv-nemesis loss|dup --cluster state --node name | "
 	    "--from name --to name\n"
-	    "                  [--percent percent]\n"
+	    "                  [--percent percent] "
+	    "[--net-method auto|netem|nfqueue]\n"
+	    "       mv-nemesis probe --cluster state\n"
 	    "       mv-nemesis bandwidth --cluster state --node name "
 	    "[--rate rate]\n");
 	clock_usage(f);
@@ -116,6 +126,7 @@ heal_at_exit(void)
 		mv_nemesis_free(nem);
 		nem = NULL;
 	}
+	clockrun_exit();      /* after nem's last rewrite of the undo log */
 	mv_cluster_free(clu); /* after nem: its events name clu's nodes */
 	clu = NULL;
 }
@@ -186,7 +197,7 @@ split_faults(struct opts *o, const char *list)
 	     p = strtok_r(NULL, ",", &save)) {
 		if (strcmp(p, "pause") && strcmp(p, "kill") && strcmp(p, "term")
 		    && strcmp(p, "restart") && !partition_fault(p)
-		    && !netctl_fault(p))
+		    && !netctl_fault(p) && !clockrun_fault(p))
 			errx(MV_EXIT_TROUBLE,
 			    "invalid value for --faults: '%s'", p);
 		if (o->nfaults == MAX_FAULTS)
@@ -234,6 +245,10 @@ parse(int argc, char *argv[], struct opts *o)
 	    {"percent", required_argument, NULL, 1005},
 	    {"rate", required_argument, NULL, 1006},
 	    {"swarm", no_argument, NULL, 1007},
+	    {"correlation", required_argument, NULL, 1200},
+	    {"net-method", required_argument, NULL, 1201},
+	    {"max-skew", required_argument, NULL, 1100},
+	    {"max-period", required_argument, NULL, 1101},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	struct mv_err e;
@@ -286,6 +301,12 @@ parse(int argc, char *argv[], struct opts *o)
 		case 1005: netctl_option(&o->no, "--percent", optarg); break;
 		case 1006: netctl_option(&o->no, "--rate", optarg); break;
 		case 1007: o->swarm = 1; break;
+		case 1200:
+			netctl_option(&o->no, "--correlation", optarg);
+			break;
+		case 1201: netctl_option(&o->no, "--net-method", optarg); break;
+		case 1100: clockrun_option("--max-skew", optarg); break;
+		case 1101: clockrun_option("--max-period", optarg); break;
 		case 'h': usage(stdout); exit(MV_EXIT_OK);
 		case 'V': puts("mv-nemesis mv " MV_VERSION); exit(MV_EXIT_OK);
 		default: usage(stderr); exit(MV_EXIT_TROUBLE);
@@ -349,6 +370,7 @@ aim_node(struct opts *o, struct mv_cnode *nd)
 		o->nt = 1;
 	}
 	mv_nemesis_set_node(nem, nd->name, start_node, nd);
+	mv_nemesis_set_cgroup(nem, nd->cgroup);
 }
 
 /* A process fault on each --node in turn; 2 when none was alive. */
@@ -384,6 +406,8 @@ one_shot_nodes(struct opts *o)
 /*
  * Starts partition kind on clu (recorded in its undo log first) and
  * appends its start event: the kind and the cut links by node name.
+ * capture: 1 counts in this process, 2 in a detached counter
+ * (partcount.h) that outlives it, 0 not at all.
  */
 static int
 start_partition(struct opts *o, const char *kind, uint64_t seed, int capture,
@@ -417,10 +441,16 @@ start_partition(struct opts *o, const char *kind, uint64_t seed, int capture,
 		return -1;
 	memset(&sp, 0, sizeof(sp));
 	sp.netns = clu->switch_ns, sp.table = table, sp.nodes = nodes;
-	sp.n = clu->n, sp.cut = cut, sp.capture = capture;
+	sp.n = clu->n, sp.cut = cut;
 	sp.kind = o->reject ? MV_NF_REJECT : MV_NF_DROP;
-	if ((netf = mv_netfault_start(&sp, e)) == NULL)
+	if (capture == 2
+	    && partcount_start(clu, &sp, o->reject ? "reject" : "drop", e) < 0)
 		return -1;
+	sp.capture = capture == 1;
+	if ((netf = mv_netfault_start(&sp, e)) == NULL) {
+		partcount_abort();
+		return -1;
+	}
 	mv_buf_addf(out,
 	    "{\"type\":\"info\",\"process\":\"nemesis\",\"f\":"
 	    "\"start-partition\",\"value\":{\"kind\":\"%s\",\"table\":\"%s\","
@@ -465,7 +495,7 @@ partition(struct opts *o, const char *kind)
 
 	if (clu == NULL)
 		errx(MV_EXIT_TROUBLE, "partition needs --cluster");
-	if (start_partition(o, kind, o->seed, 0, 0, &b, &e) < 0)
+	if (start_partition(o, kind, o->seed, 2, 0, &b, &e) < 0)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	kept_netf = netf;
 	netf = NULL;
@@ -522,17 +552,51 @@ link_fault(struct opts *o)
 }
 
 /*
- * heal --cluster: deletes every partition table of the run and continues
- * every process of the node namespaces.
+ * Stops the packet counters of one-shot partitions that the undo log at
+ * path lists and prints their stop events (before their tables go).
+ */
+static void
+heal_counters(const char *path)
+{
+	struct mv_buf b = MV_BUF_INIT;
+	struct mv_err e;
+
+	if (partcount_heal(path, &b, &e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	put(&b);
+	mv_buf_release(&b);
+}
+
+/* Thaws every node cgroup of clu that is frozen; how many it thawed. */
+static size_t
+thaw_nodes(void)
+{
+	struct mv_err e;
+	size_t i, n = 0;
+
+	for (i = 0; i < clu->n; i++)
+		if (clu->nodes[i].cgroup
+		    && mv_freezer_frozen(clu->nodes[i].cgroup) == 1
+		    && mv_freezer_set(clu->nodes[i].cgroup, 0, 2000000000LL, &e)
+		        == 1)
+			n++;
+	return n;
+}
+
+/*
+ * heal --cluster: stops the one-shot partitions' counters, deletes every
+ * partition table of the run and continues every process of the node
+ * namespaces.
  */
 static int
 heal_cluster(void)
 {
 	char prefix[64];
 	struct mv_err e;
-	size_t cont;
-	int n, q;
+	size_t cont, thawed = thaw_nodes();
+	int n, q, clocks;
 
+	heal_counters(clu->undo_log);
 	snprintf(prefix, sizeof(prefix), "mv_%s_", clu->run_id);
 	n = mv_netfault_purge(clu->switch_ns, prefix, &e);
 	cont = mv_cluster_signal_all(clu, SIGCONT);
@@ -540,10 +604,17 @@ heal_cluster(void)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	if ((q = netctl_heal(clu, &e)) < 0)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	if ((clocks = clockrun_heal_cluster(clu, &e)) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	printf("{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"heal\","
 	       "\"value\":{\"run\":\"%s\",\"tables\":%d,\"qdiscs\":%d,"
-	       "\"continued\":%zu},\"time\":0}\n",
+	       "\"continued\":%zu",
 	    clu->run_id, n, q, cont);
+	if (clocks > 0)
+		printf(",\"clocks\":%d", clocks);
+	if (thawed > 0)
+		printf(",\"thawed\":%zu", thawed);
+	printf("},\"time\":0}\n");
 	if (mv_fshut_stdout(&e) < 0)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	return MV_EXIT_OK;
@@ -556,6 +627,7 @@ heal_cluster_log(const char *path)
 	struct mv_heal_counts n;
 	struct mv_err e;
 
+	heal_counters(path);
 	if (mv_cluster_heal_log(path, &n, &e) < 0)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	printf("{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"heal\","
@@ -646,6 +718,14 @@ fault(struct run *r, const char *f)
 		put(&r->out);
 		return;
 	}
+	if (clockrun_fault(f)) {
+		if (clockrun_start(
+		        f, mv_rng_next(&r->rng), since_start(), &r->out, &e)
+		    < 0)
+			errx(MV_EXIT_TROUBLE, "%s", e.msg);
+		put(&r->out);
+		return;
+	}
 	if (partition_fault(f)) {
 		if (start_partition(r->o, strchr(f, '-') + 1,
 		        mv_rng_next(&r->rng), 1, since_start(), &r->out, &e)
@@ -688,6 +768,9 @@ tick(struct run *r, int64_t now)
 		} else if (netctl_fault(r->active)) {
 			stop_link(now, &r->out);
 			put(&r->out);
+		} else if (clockrun_fault(r->active)) {
+			stop_clock(now, &r->out);
+			put(&r->out);
 		} else if (strcmp(r->active, "pause") == 0) {
 			mv_nemesis_heal(nem, now, &r->out);
 			put(&r->out);
@@ -701,12 +784,24 @@ tick(struct run *r, int64_t now)
 			r->node = pick_node(r);
 		fault(r, f);
 		if (strcmp(f, "pause") == 0 || partition_fault(f)
-		    || netctl_fault(f)
+		    || netctl_fault(f) || clockrun_fault(f)
 		    || (strcmp(f, "restart") != 0 && (r->o->cmd || clu))) {
 			r->active = f;
 			r->undo_at = now + r->o->duration;
 		} else
 			schedule_next(r, now);
+	}
+}
+
+/* Resets the clocks of the clock fault in force; appends its stop event. */
+static void
+stop_clock(int64_t t, struct mv_buf *out)
+{
+	struct mv_err e;
+
+	if (clockrun_stop(t, out, &e) < 0) {
+		put(out);
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	}
 }
 
@@ -736,10 +831,15 @@ meta_line(struct run *r, const char *raw, size_t len)
 		mv_buf_addc(&r->out, ',');
 	mv_buf_addf(&r->out,
 	    "\"nemesis\":{\"mv\":\"%s\",\"seed\":%llu,\"schedule\":\"%s\","
-	    "\"interval\":%lld,\"duration\":%lld,%s\"faults\":[",
+	    "\"interval\":%lld,\"duration\":%lld,%s",
 	    MV_VERSION, (unsigned long long)o->seed,
 	    o->periodic ? "periodic" : "random", (long long)o->interval,
 	    (long long)o->duration, o->swarm ? "\"swarm\":true," : "");
+	for (i = 0; i < o->nfaults && !clockrun_fault(o->faults[i]); i++)
+		;
+	if (i < o->nfaults)
+		clockrun_meta(&r->out);
+	mv_buf_adds(&r->out, "\"faults\":[");
 	for (i = 0; i < o->nfaults; i++)
 		mv_buf_addf(&r->out, "%s\"%s\"", i ? "," : "", o->faults[i]);
 	mv_buf_adds(&r->out, "]}}\n");
@@ -851,6 +951,7 @@ static int
 run(struct opts *o)
 {
 	struct run r;
+	struct mv_err e;
 	char path[4096];
 	int64_t now;
 
@@ -861,8 +962,8 @@ run(struct opts *o)
 		if (strcmp(o->faults[i], "restart") == 0 && o->cmd == NULL
 		    && clu == NULL)
 			errx(MV_EXIT_TROUBLE, "restart needs --cmd");
-		if ((partition_fault(o->faults[i])
-		        || netctl_fault(o->faults[i]))
+		if ((partition_fault(o->faults[i]) || netctl_fault(o->faults[i])
+		        || clockrun_fault(o->faults[i]))
 		    && clu == NULL)
 			errx(MV_EXIT_TROUBLE, "%s needs --cluster",
 			    o->faults[i]);
@@ -878,8 +979,17 @@ run(struct opts *o)
 	r.rd = mv_reader_new(NULL, "-", MV_RD_OPS);
 	mv_event_init(&r.ev);
 	mv_rng_seed(&r.rng, o->seed);
+	/* Before the swarm: a clock fault no node can take is bad usage. */
+	if (clu
+	    && clockrun_setup(
+	           clu, o->nodes, o->nnodes, o->faults, o->nfaults, &e)
+	        < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	if (o->swarm)
 		swarm(&r);
+	/* Before nem reads the undo log: it keeps the clock lines. */
+	if (clockrun_prepare(o->faults, o->nfaults, o->undo_log, &e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	nem = mv_nemesis_new(o->cmd, o->pidfile, o->undo_log);
 	catch_signals();
 	schedule_next(&r, 0);
@@ -902,6 +1012,9 @@ run(struct opts *o)
 		put(&r.out);
 	} else if (!got_signal && r.active && netctl_fault(r.active)) {
 		stop_link(since_start(), &r.out);
+		put(&r.out);
+	} else if (!got_signal && r.active && clockrun_fault(r.active)) {
+		stop_clock(since_start(), &r.out);
 		put(&r.out);
 	} else if (!got_signal && r.active && strcmp(r.active, "pause") != 0)
 		fault(&r, "restart");
@@ -928,8 +1041,8 @@ run(struct opts *o)
 static int
 heal(struct opts *o)
 {
-	struct mv_err e, ce;
-	int n, clocks;
+	struct mv_err e, ce, fe;
+	int n, clocks, thawed;
 
 	if (clu)
 		return heal_cluster();
@@ -937,17 +1050,22 @@ heal(struct opts *o)
 		errx(MV_EXIT_TROUBLE, "heal needs --undo-log or --cluster");
 	if (mv_cluster_is_undo_log(o->undo_log))
 		return heal_cluster_log(o->undo_log);
-	/* Clocks first: the process heal removes the log. */
+	/* Clocks and cgroups first: the process heal removes the log. */
 	clocks = mv_clock_heal_log(o->undo_log, &ce);
+	thawed = mv_nemesis_thaw_log(o->undo_log, &fe);
 	if ((n = mv_nemesis_heal_log(o->undo_log, &e)) < 0)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	if (clocks < 0)
 		errx(MV_EXIT_TROUBLE, "%s", ce.msg);
+	if (thawed < 0)
+		errx(MV_EXIT_TROUBLE, "%s", fe.msg);
 	printf("{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"heal\","
 	       "\"value\":{\"continued\":%d",
 	    n);
 	if (clocks > 0)
 		printf(",\"clocks\":%d", clocks);
+	if (thawed > 0)
+		printf(",\"thawed\":%d", thawed);
 	printf("},\"time\":0}\n");
 	if (mv_fshut_stdout(&e) < 0)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
@@ -998,6 +1116,8 @@ main(int argc, char *argv[])
 		return run(&o);
 	if (netctl_fault(o.mode))
 		return link_fault(&o);
+	if (strcmp(o.mode, "probe") == 0)
+		return netctl_probe_main(clu);
 	if (strcmp(o.mode, "heal") == 0)
 		return heal(&o);
 	for (i = 0; i < sizeof(one) / sizeof(one[0]); i++)

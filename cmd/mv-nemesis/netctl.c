@@ -1,8 +1,10 @@
 /*
- * netctl.c: link faults on a cluster: delay (the NFQUEUE delayer of
- * delay.h), loss and dup (netfault.h tables), bandwidth (a tbf qdisc).
- * Each is written to the cluster's undo log before it is made: "nft
- * NETNS TABLE" for a table, "tbf NETNS PORT" for a qdisc.
+ * netctl.c: link faults on a cluster: delay, loss and dup with netem
+ * (netem.h) where the kernel has it, else with the NFQUEUE delayer of
+ * delay.h (delay) and netfault.h tables (loss, dup); bandwidth with a tbf
+ * qdisc.  Each is written to the cluster's undo log before it is made:
+ * "nft NETNS TABLE" for a table, "tbf NETNS PORT" for a tbf qdisc,
+ * "netem NETNS PORT" for each port a netem tree goes on.
  */
 #include <err.h>
 #include <errno.h>
@@ -14,6 +16,7 @@
 
 #include "delay.h"
 #include "netctl.h"
+#include "netem.h"
 #include "netfault.h"
 
 #define NMAX MV_CLUSTER_MAX_NODES
@@ -22,10 +25,15 @@
 static struct mv_netfault *nf;
 static struct mv_delay *dl;
 static struct mv_bw *bw;
+static struct mv_netem *ne;
 static const char *active_kind;
+static const char *active_method; /* "netem", "nfqueue", "nftables" */
+/* The probe's answer, once asked: -2 not yet, else mv_netem_probe's. */
+static int probed = -2;
+static char probe_why[512];
 static unsigned nmade; /* for table names */
 /* One-shot faults left in force (volatile: seen by LeakSanitizer). */
-static void *volatile kept[3];
+static void *volatile kept[4];
 
 int
 netctl_fault(const char *f)
@@ -86,7 +94,21 @@ netctl_option(struct netctl_opts *no, const char *opt, const char *s)
 
 	if (strcmp(opt, "--reorder") == 0)
 		no->reorder = percent(opt, s, 0);
-	else if (strcmp(opt, "--percent") == 0)
+	else if (strcmp(opt, "--correlation") == 0)
+		no->correlation = percent(opt, s, 0);
+	else if (strcmp(opt, "--net-method") == 0) {
+		if (strcmp(s, "auto") == 0)
+			no->method = NETCTL_AUTO;
+		else if (strcmp(s, "netem") == 0)
+			no->method = NETCTL_NETEM;
+		else if (strcmp(s, "nfqueue") == 0)
+			no->method = NETCTL_NFQUEUE;
+		else
+			errx(MV_EXIT_TROUBLE,
+			    "invalid value for --net-method: '%s' (auto, netem "
+			    "or nfqueue)",
+			    s);
+	} else if (strcmp(opt, "--percent") == 0)
 		no->percent = percent(opt, s, 1);
 	else if (strcmp(opt, "--rate") == 0)
 		no->rate_bps = rate(s);
@@ -202,6 +224,138 @@ start_table(struct mv_cluster *c, const struct netctl_opts *no,
 	return (nf = mv_netfault_start(&sp, e)) ? 0 : -1;
 }
 
+int
+netctl_probe(const struct mv_cluster *c, const char **why, struct mv_err *e)
+{
+	struct mv_err pe;
+
+	if (probed == -2) {
+		probed = mv_netem_probe(
+		    c->switch_ns, probe_why, sizeof(probe_why), &pe);
+		if (probed < 0)
+			snprintf(probe_why, sizeof(probe_why), "%s", pe.msg);
+	}
+	*why = probe_why;
+	if (probed < 0)
+		mv_err_set(e, "%s", probe_why);
+	return probed;
+}
+
+int
+netctl_probe_main(const struct mv_cluster *c)
+{
+	struct mv_err e;
+	const char *why;
+	struct mv_buf b = MV_BUF_INIT;
+	int p;
+
+	if (c == NULL)
+		errx(MV_EXIT_TROUBLE, "probe needs --cluster");
+	if ((p = netctl_probe(c, &why, &e)) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	mv_buf_adds(&b,
+	    "{\"type\":\"info\",\"process\":\"nemesis\","
+	    "\"f\":\"probe\",\"value\":{\"switch\":");
+	mv_buf_add_jstr(&b, c->switch_ns, strlen(c->switch_ns));
+	mv_buf_addf(&b, ",\"netem\":%s", p ? "true" : "false");
+	if (p == 0) {
+		mv_buf_adds(&b, ",\"netem_error\":");
+		mv_buf_add_jstr(&b, why, strlen(why));
+	}
+	mv_buf_addf(&b,
+	    ",\"methods\":{\"delay\":\"%s\",\"loss\":\"%s\","
+	    "\"dup\":\"%s\"}},\"time\":0}\n",
+	    p ? "netem" : "nfqueue", p ? "netem" : "nftables",
+	    p ? "netem" : "nftables");
+	fwrite(b.p, 1, b.len, stdout);
+	mv_buf_release(&b);
+	if (mv_fshut_stdout(&e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+	return MV_EXIT_OK;
+}
+
+/*
+ * How kind is done under no: "netem", "nfqueue" (delay) or "nftables"
+ * (loss, dup); appends what the probe said to ev.  NULL with e filled
+ * when netem is forced or needed (--correlation) and the kernel has none.
+ */
+static const char *
+pick(const struct mv_cluster *c, const char *kind, const struct netctl_opts *no,
+    struct mv_buf *ev, struct mv_err *e)
+{
+	const char *old = strcmp(kind, "delay") == 0 ? "nfqueue" : "nftables";
+	const char *why;
+	struct mv_err pe;
+	int p;
+
+	if (no->method == NETCTL_NFQUEUE) {
+		if (no->correlation > 0)
+			return mv_err_set(e,
+			           "%s: --correlation needs netem, not "
+			           "--net-method nfqueue",
+			           kind),
+			       NULL;
+		return old;
+	}
+	p = netctl_probe(c, &why, &pe);
+	mv_buf_addf(ev, "\"netem\":%s,",
+	    p > 0        ? "true"
+	        : p == 0 ? "false"
+	                 : "null");
+	if (p > 0)
+		return "netem";
+	mv_buf_adds(ev, "\"netem_error\":");
+	mv_buf_add_jstr(ev, why, strlen(why));
+	mv_buf_addc(ev, ',');
+	if (no->method == NETCTL_NETEM || no->correlation > 0)
+		return mv_err_set(e, "%s: %s needs netem: %s: %s", kind,
+		           no->method == NETCTL_NETEM ? "--net-method netem"
+		                                      : "--correlation",
+		           p == 0 ? "the kernel has no netem"
+		                  : "the netem probe failed",
+		           why),
+		       NULL;
+	return old;
+}
+
+/* Delay, loss or dup with netem on the destinations' ports. */
+static int
+start_netem(struct mv_cluster *c, const char *kind,
+    const struct netctl_opts *no, const unsigned char *cut, struct mv_err *e)
+{
+	struct mv_nf_node nodes[NMAX];
+	struct mv_netem_spec sp;
+	char line[512];
+	size_t i, j;
+
+	for (j = 0; j < c->n; j++) {
+		for (i = 0; i < c->n && !cut[i * c->n + j]; i++)
+			;
+		if (i == c->n)
+			continue;
+		snprintf(line, sizeof(line), "netem %s %s", c->switch_ns,
+		    c->nodes[j].port);
+		if (mv_cluster_log(c->undo_log, line, e) < 0)
+			return -1;
+	}
+	for (i = 0; i < c->n; i++) {
+		nodes[i].name = c->nodes[i].name;
+		nodes[i].addr = c->nodes[i].addr;
+		nodes[i].port = c->nodes[i].port;
+	}
+	memset(&sp, 0, sizeof(sp));
+	sp.netns = c->switch_ns, sp.nodes = nodes, sp.n = c->n, sp.cut = cut;
+	if (strcmp(kind, "delay") == 0) {
+		sp.delay_ms = no->delay_ms ? no->delay_ms : 100;
+		sp.jitter_ms = no->jitter_ms, sp.reorder = no->reorder;
+		sp.correlation = no->correlation;
+	} else if (strcmp(kind, "loss") == 0)
+		sp.loss = no->percent ? no->percent : 30;
+	else
+		sp.dup = no->percent ? no->percent : 30;
+	return (ne = mv_netem_start(&sp, e)) ? 0 : -1;
+}
+
 static int
 start_bw(struct mv_cluster *c, const struct netctl_opts *no, long node,
     struct mv_buf *out, struct mv_err *e)
@@ -232,6 +386,7 @@ netctl_start(struct mv_cluster *c, const char *kind,
 	static unsigned char cut[NMAX * NMAX];
 	char table[80], line[512];
 	struct mv_buf ev = MV_BUF_INIT;
+	const char *method = NULL;
 	long node;
 	int rc;
 
@@ -251,28 +406,43 @@ netctl_start(struct mv_cluster *c, const char *kind,
 	    kind, kind);
 	if (strcmp(kind, "bandwidth") == 0)
 		rc = start_bw(c, no, node, &ev, e);
+	else if ((method = pick(c, kind, no, &ev, e)) == NULL)
+		rc = -1;
 	else {
-		snprintf(table, sizeof(table), "mv_%s_%ld_l%u", c->run_id,
-		    (long)getpid(), nmade++);
-		snprintf(line, sizeof(line), "nft %s %s", c->switch_ns, table);
-		if (mv_cluster_log(c->undo_log, line, e) < 0)
-			rc = -1;
-		else if (strcmp(kind, "delay") == 0)
-			rc = start_delay(c, no, seed, cut, table, e);
-		else
-			rc = start_table(c, no, kind, capture, cut, table, e);
+		mv_buf_addf(&ev, "\"method\":\"%s\",", method);
+		if (strcmp(method, "netem") == 0)
+			rc = start_netem(c, kind, no, cut, e);
+		else {
+			snprintf(table, sizeof(table), "mv_%s_%ld_l%u",
+			    c->run_id, (long)getpid(), nmade++);
+			snprintf(line, sizeof(line), "nft %s %s", c->switch_ns,
+			    table);
+			if (mv_cluster_log(c->undo_log, line, e) < 0)
+				rc = -1;
+			else if (strcmp(kind, "delay") == 0)
+				rc = start_delay(c, no, seed, cut, table, e);
+			else
+				rc = start_table(
+				    c, no, kind, capture, cut, table, e);
+			if (rc == 0)
+				mv_buf_addf(&ev, "\"table\":\"%s\",", table);
+		}
 		if (rc == 0) {
-			mv_buf_addf(&ev, "\"table\":\"%s\",\"links\":", table);
+			mv_buf_adds(&ev, "\"links\":");
 			add_links(c, cut, &ev);
 			if (strcmp(kind, "delay") == 0)
 				mv_buf_addf(&ev,
 				    ",\"delay_ms\":%u,\"jitter_ms\":%u,"
-				    "\"reorder\":%u}",
+				    "\"reorder\":%u",
 				    no->delay_ms ? no->delay_ms : 100,
 				    no->jitter_ms, no->reorder);
 			else
-				mv_buf_addf(&ev, ",\"percent\":%u}",
+				mv_buf_addf(&ev, ",\"percent\":%u",
 				    no->percent ? no->percent : 30);
+			if (no->correlation > 0)
+				mv_buf_addf(&ev, ",\"correlation\":%u",
+				    no->correlation);
+			mv_buf_addc(&ev, '}');
 		}
 	}
 	if (rc == 0) {
@@ -280,6 +450,7 @@ netctl_start(struct mv_cluster *c, const char *kind,
 		    : strcmp(kind, "loss") == 0          ? "loss"
 		    : strcmp(kind, "dup") == 0           ? "dup"
 		                                         : "bandwidth";
+		active_method = method;
 		mv_buf_add(out, ev.p, ev.len);
 		mv_buf_addf(out, ",\"time\":%lld}\n", (long long)t);
 	}
@@ -311,7 +482,15 @@ netctl_stop(int64_t t, struct mv_buf *out, struct mv_err *e)
 		rc = mv_netfault_stop(nf, &b, e);
 	else if (bw)
 		rc = mv_bw_stop(bw, &b, e);
-	dl = NULL, nf = NULL, bw = NULL, active_kind = NULL;
+	else if (ne)
+		rc = mv_netem_stop(ne, &b, e);
+	/* The reports of the other methods do not say how: add it. */
+	if ((dl || nf) && active_method && b.len > 0 && b.p[b.len - 1] == '}') {
+		b.len--;
+		mv_buf_addf(&b, ",\"method\":\"%s\"}", active_method);
+	}
+	dl = NULL, nf = NULL, bw = NULL, ne = NULL, active_kind = NULL;
+	active_method = NULL;
 	mv_buf_addf(&b, ",\"time\":%lld}\n", (long long)t);
 	if (out)
 		mv_buf_add(out, b.p, b.len);
@@ -322,8 +501,9 @@ netctl_stop(int64_t t, struct mv_buf *out, struct mv_err *e)
 void
 netctl_keep(void)
 {
-	kept[0] = nf, kept[1] = dl, kept[2] = bw;
-	dl = NULL, nf = NULL, bw = NULL, active_kind = NULL;
+	kept[0] = nf, kept[1] = dl, kept[2] = bw, kept[3] = ne;
+	dl = NULL, nf = NULL, bw = NULL, ne = NULL, active_kind = NULL;
+	active_method = NULL;
 }
 
 int
@@ -334,6 +514,9 @@ netctl_heal(const struct mv_cluster *c, struct mv_err *e)
 
 	for (i = 0; i < c->n; i++) {
 		if ((rc = mv_bw_del(c->switch_ns, c->nodes[i].port, e)) < 0)
+			return -1;
+		n += rc;
+		if ((rc = mv_netem_del(c->switch_ns, c->nodes[i].port, e)) < 0)
 			return -1;
 		n += rc;
 	}

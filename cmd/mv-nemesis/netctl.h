@@ -16,7 +16,16 @@ struct netctl_opts {
 	const char *node;      /* all links into and out of it */
 	const char *from, *to; /* or this one link */
 	unsigned delay_ms, jitter_ms, reorder, percent;
+	unsigned correlation; /* netem only */
 	uint64_t rate_bps;
+	int method; /* enum netctl_method */
+};
+
+/* --net-method: how delay, loss and dup are done. */
+enum netctl_method {
+	NETCTL_AUTO,   /* netem where the probe says the kernel has it */
+	NETCTL_NETEM,  /* netem, or the fault fails to start */
+	NETCTL_NFQUEUE /* the NFQUEUE delayer and nftables tables */
 };
 
 /* 1 if f names a link fault: "delay", "loss", "dup" or "bandwidth". */
@@ -24,8 +33,8 @@ int netctl_fault(const char *f);
 
 /*
  * Parses the value of option opt into no ("--delay", "--jitter",
- * "--reorder", "--percent", "--rate"); exits with a message naming the
- * option and the value when it is bad.
+ * "--reorder", "--percent", "--rate", "--correlation", "--net-method");
+ * exits with a message naming the option and the value when it is bad.
  */
 void netctl_option(struct netctl_opts *no, const char *opt, const char *s);
 
@@ -38,6 +47,22 @@ void netctl_option(struct netctl_opts *no, const char *opt, const char *s);
 int netctl_start(struct mv_cluster *c, const char *kind,
     const struct netctl_opts *no, uint64_t seed, int capture, int64_t t,
     struct mv_buf *out, struct mv_err *e);
+
+/*
+ * Whether the kernel takes a netem qdisc in c's switch namespace
+ * (mv_netem_probe), asked once per process and remembered: 1 yes, 0 no
+ * (*why: the kernel's words; static), -1 the probe could not run (e
+ * filled; *why: its message).
+ */
+int netctl_probe(
+    const struct mv_cluster *c, const char **why, struct mv_err *e);
+
+/*
+ * mv-nemesis probe: prints what netctl_probe says about c (NULL: no
+ * --cluster, an error) as one JSON line; returns the exit status (0 when
+ * the probe ran, whatever its answer; 2 when it could not).
+ */
+int netctl_probe_main(const struct mv_cluster *c);
 
 /* 1 if a link fault is in force. */
 int netctl_active(void);

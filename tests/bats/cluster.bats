@@ -68,6 +68,12 @@ nothing_left() {
 	run ip netns list
 	refute_output --partial "mv$id-"
 	[ ! -e "$T/mv$id" ]
+	# No cgroup of the run under any cgroup mount (freezer.bats).
+	# shellcheck disable=SC2016 # awk's fields
+	run -0 awk '$3 ~ /^cgroup2?$/ { print $2 }' /proc/self/mounts
+	for p in "${lines[@]}"; do
+		[ ! -e "$p/mv$id" ]
+	done
 	for p in "$@"; do
 		for ((k = 0; k < 30; k++)); do
 			proc_gone "$p" && break
@@ -207,7 +213,14 @@ reach() {
 	run -0 --separate-stderr mv-nemesis pause --cluster "$S" --node n3
 	assert_equal "$(echo "$output" | jq -r .value.effect)" stopped
 	p3=$(field "$S" '.nodes[2].pid')
-	[ "$(awk '{ print $3 }' "/proc/$p3/stat")" = T ]
+	# Stopped: by SIGSTOP, or frozen as its cgroup says (freezer.bats).
+	cg3=$(field "$S" '.nodes[2].cgroup // ""')
+	if [ -z "$cg3" ]; then
+		[ "$(awk '{ print $3 }' "/proc/$p3/stat")" = T ]
+	else
+		grep -qx -e 'frozen 1' -e FROZEN "$cg3"/cgroup.events \
+			"$cg3"/freezer.state 2>/dev/null
+	fi
 	run -0 --separate-stderr mv-nemesis resume --cluster "$S" --node n3
 	assert_equal "$(echo "$output" | jq -r .value.effect)" running
 	run -2 --separate-stderr mv-nemesis kill --cluster "$S" --node n9
@@ -391,7 +404,7 @@ EOF
 	run ! from n2 10.77.0.1
 	from n2 10.77.0.3
 	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
-	assert_equal "$(echo "$output" | jq .value.tables)" 1
+	assert_equal "$(echo "$output" | jq 'select(.f == "heal") | .value.tables')" 1
 	from n2 10.77.0.1
 	# In a schedule, with UDP from n2 to n1 every 10 ms all along:
 	# nothing crosses while the partition is in force.
@@ -492,9 +505,11 @@ link_faults_of() {
 	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ||
 		skip "the delayer needs br_netfilter (modprobe br_netfilter)"
 	link_cluster
+	# The NFQUEUE delayer and nftables, whether or not the kernel has
+	# netem (netem.bats tests that path).
 	run -0 --separate-stderr mv-nemesis run --cluster "$S" --node n1 \
 		--faults delay,loss --schedule periodic --interval 200ms \
-		--duration 800ms -s 1 < <(sleep 2.1)
+		--duration 800ms -s 1 --net-method nfqueue < <(sleep 2.1)
 	assert_equal "$(echo "$output" | jq -r .f | tr '\n' ' ')" \
 		'start-loss stop-loss start-delay stop-delay '
 	stops=$(echo "$output" | jq -c 'select(.f | startswith("stop-")) |
@@ -505,7 +520,7 @@ link_faults_of() {
 	[ -z "$(link_faults_of "$id")" ]
 	# One-shot: stays until heal --cluster.
 	run -0 --separate-stderr mv-nemesis loss --cluster "$S" --node n1 \
-		--percent 50%
+		--percent 50% --net-method nfqueue
 	assert_equal "$(echo "$output" | jq -c '[.f,.value.links]')" \
 		'["start-loss",[["n1","n2"],["n1","n3"],["n2","n1"],["n3","n1"]]]'
 	run -0 --separate-stderr mv-nemesis bandwidth --cluster "$S" --node n2 \
@@ -520,7 +535,7 @@ link_faults_of() {
 	[ -z "$(link_faults_of "$id")" ]
 	# A one-shot delay holds its queue in the foreground until SIGTERM.
 	mv-nemesis delay --cluster "$S" --from n2 --to n1 --delay 50ms \
-		--jitter 5ms >"$T/delay.out" 2>&1 &
+		--jitter 5ms --net-method nfqueue >"$T/delay.out" 2>&1 &
 	dpid=$!
 	for ((k = 0; k < 100; k++)); do
 		[ -n "$(link_faults_of "$id")" ] && break
@@ -541,7 +556,7 @@ link_faults_of() {
 	exec 6<>"$T/in"
 	mv-nemesis run --cluster "$S" --node n1 --faults delay \
 		--schedule periodic --interval 1ms --duration 30s \
-		<&6 >/dev/null 2>&1 &
+		--net-method nfqueue <&6 >/dev/null 2>&1 &
 	nem=$!
 	for ((k = 0; k < 100; k++)); do
 		[ -n "$(link_faults_of "$id")" ] && break
@@ -573,4 +588,134 @@ link_faults_of() {
 	grep -q '^tbf ' "$T/undo"
 	run -0 --separate-stderr mv-nemesis heal --undo-log "$T/undo"
 	nothing_left "$id"
+}
+
+# A 3-node cluster of sleepers (no server: fast), up; sets S and id.
+sleep_cluster_up() {
+	cat >"$T/s.json" <<EOF2
+{
+  "dir": "$T",
+  "subnet": "10.78.0.0/24",
+  "start": ["sleep", "600"],
+  "ready": ["true"],
+  "nodes": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}]
+}
+EOF2
+	S=$(mv-nemesis cluster up --undo-log "$T/undo" "$T/s.json")
+	id=$(field "$S" .run.id)
+}
+
+# udp NODE ADDR N: N datagrams from node NODE's namespace to ADDR.
+udp() {
+	# shellcheck disable=SC2016 # the inner shell expands them
+	ip netns exec "mv$id-$1" bash -c \
+		'for ((i = 0; i < $2; i++)); do echo x >"/dev/udp/$1/9"; done' \
+		_ "$2" "$3"
+}
+
+# The pid of the last packet counter in the undo log (one-shot partition).
+counter_pid() { awk '$1 == "cap" { p = $2 } END { print p }' "$T/undo"; }
+
+@test "one-shot partition: a packet counter until heal reports sent, crossed, dropped" {
+	need_root
+	sleep_cluster_up
+	run -0 --separate-stderr mv-nemesis partition isolate --cluster "$S" \
+		--node n1
+	table=$(echo "$output" | jq -r .value.table)
+	cp=$(counter_pid)
+	[ -n "$cp" ]
+	run -1 proc_gone "$cp"
+	grep -q "^cap $cp [0-9]* drop $table $T/mv$id/count-$table.json\$" \
+		"$T/undo"
+	udp n2 10.78.0.1 20
+	udp n2 10.78.0.3 5 # not cut: never counted
+	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
+	assert_equal "${#lines[@]}" 2
+	stop=$(echo "$output" | jq -c 'select(.f == "stop-partition") | .value')
+	assert_equal "$(jq -r .table <<<"$stop")" "$table"
+	assert_equal "$(jq -r .crossed <<<"$stop")" 0
+	assert_equal "$(jq -r .effective <<<"$stop")" true
+	[ "$(jq -r .sent <<<"$stop")" -ge 20 ]
+	link=$(jq -c '.links[] | select(.from == "n2" and .to == "n1")' \
+		<<<"$stop")
+	[ "$(jq -r .sent <<<"$link")" -ge 20 ]
+	assert_equal "$(jq -r .crossed <<<"$link")" 0
+	assert_equal "$(jq -r .dropped <<<"$link")" "$(jq -r .sent <<<"$link")"
+	assert_equal "$(echo "$output" | jq 'select(.f == "heal") | .value.tables')" 1
+	proc_gone "$cp"
+	[ ! -e "$T/mv$id/count-$table.json" ]
+	# Healed once: a second heal reports no counter again.
+	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
+	refute_output --partial stop-partition
+	# A partition whose table went away behind its back let packets
+	# cross: not effective, and said so.
+	run -0 --separate-stderr mv-nemesis partition isolate --cluster "$S" \
+		--node n1
+	table=$(echo "$output" | jq -r .value.table)
+	ip netns exec "mv$id-sw" nft delete table bridge "$table"
+	udp n2 10.78.0.1 5
+	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
+	stop=$(echo "$output" | jq -c 'select(.f == "stop-partition") | .value')
+	assert_equal "$(jq -r .effective <<<"$stop")" false
+	[ "$(jq -r .crossed <<<"$stop")" -ge 5 ]
+	assert_equal "$(jq -r .reason <<<"$stop")" \
+		"the table was gone before the fault stopped"
+	run -0 mv-nemesis cluster down "$S"
+	nothing_left "$id"
+}
+
+@test "one-shot partition counter: gone after SIGKILL and heal --undo-log, cluster down, a failed one-shot" {
+	need_root
+	sleep_cluster_up
+	# Counter killed: heal of the undo log says so, invents no counts.
+	run -0 --separate-stderr mv-nemesis partition halves --cluster "$S"
+	cp=$(counter_pid)
+	run -1 proc_gone "$cp"
+	kill -KILL "$cp"
+	run -0 --separate-stderr mv-nemesis heal --undo-log "$T/undo"
+	stop=$(echo "$output" | jq -c 'select(.f == "stop-partition") | .value')
+	assert_equal "$(jq -r .effective <<<"$stop")" null
+	assert_equal "$(jq -r .reason <<<"$stop")" \
+		"the packet counter (pid $cp) died before it was stopped: no counts"
+	assert_equal "$(jq -r 'has("sent")' <<<"$stop")" false
+	nothing_left "$id" "$cp"
+	# Counter alive, everything else gone: heal of the undo log stops it
+	# and reports its counts before tearing the cluster down.
+	sleep_cluster_up
+	run -0 --separate-stderr mv-nemesis partition isolate --cluster "$S" \
+		--node n3 --reject
+	cp=$(counter_pid)
+	udp n1 10.78.0.3 10
+	run -0 --separate-stderr mv-nemesis heal --undo-log "$T/undo"
+	stop=$(echo "$output" | jq -c 'select(.f == "stop-partition") | .value')
+	assert_equal "$(jq -r .kind <<<"$stop")" reject
+	assert_equal "$(jq -r .crossed <<<"$stop")" 0
+	[ "$(jq -r .sent <<<"$stop")" -ge 10 ]
+	assert_equal "$(jq -r .effective <<<"$stop")" true
+	nothing_left "$id" "$cp"
+	# cluster down stops it too.
+	sleep_cluster_up
+	run -0 --separate-stderr mv-nemesis partition isolate --cluster "$S"
+	cp=$(counter_pid)
+	run -1 proc_gone "$cp"
+	run -0 mv-nemesis cluster down "$S"
+	nothing_left "$id" "$cp"
+	# The rules fail (a table of the name it will pick is there): the
+	# one-shot exits 2 and leaves no counter and no count file.
+	sleep_cluster_up
+	# shellcheck disable=SC2016 # the inner shell expands them
+	run -2 --separate-stderr bash -c 'ip netns exec "mv$1-sw" \
+		nft add table bridge "mv_$1_$$_0" &&
+		exec mv-nemesis partition isolate --cluster "$2"' _ "$id" "$S"
+	assert_output ""
+	[[ $stderr == *"nftables"* ]]
+	cp=$(counter_pid)
+	[ -n "$cp" ]
+	proc_gone "$cp"
+	run ls "$T/mv$id"
+	refute_output --partial count-
+	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
+	refute_output --partial stop-partition
+	run -0 mv-nemesis cluster down "$S"
+	nothing_left "$id" "$cp"
 }

@@ -6,6 +6,7 @@
 bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load servers
 
 setup() {
 	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
@@ -14,6 +15,8 @@ setup() {
 	# The system's python3: a version manager's shim costs seconds a call.
 	PY=/usr/bin/python3
 	[ -x "$PY" ] || PY=python3
+	# shellcheck disable=SC2034 # read by well_formed (servers.bash)
+	WELL_FORMED_COUNTS="error src f"
 }
 
 # One member shared by the tests that only run workloads (each under its
@@ -44,112 +47,7 @@ need_etcd() {
 }
 
 # Kills every etcd this test started, even when it failed.
-teardown() {
-	local f pid
-	for f in "$T"/etcd-*.pid; do
-		[ -e "$f" ] || continue
-		pid=$(cat "$f")
-		kill -CONT "$pid" 2>/dev/null || :
-		kill -KILL "$pid" 2>/dev/null || :
-		for _ in $(seq 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.02
-		done
-	done
-}
-
-# N ports nobody listens on now (all bound at once, so they differ).
-free_ports() {
-	"$PY" -c '
-import socket, sys
-s = [socket.socket() for _ in range(int(sys.argv[1]))]
-for x in s:
-    x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
-}
-
-# start_etcd N: an etcd cluster of N members on loopback, each with a free
-# client and peer port and a data directory under $T, started from a
-# subshell (no job of the test, no bats descriptor), pids recorded for
-# teardown.  Sets EPS (the client endpoints, comma-separated) and PIDS once
-# every member is healthy.  Retries with other ports if one was taken.
-start_etcd() {
-	local n=$1 try i ports cluster name
-	for try in 1 2 3; do
-		read -ra ports <<<"$(free_ports $((2 * n)))"
-		EPS="" cluster="" PIDS=""
-		for ((i = 0; i < n; i++)); do
-			cluster+="${cluster:+,}m$i=http://127.0.0.1:${ports[2 * i + 1]}"
-			EPS+="${EPS:+,}127.0.0.1:${ports[2 * i]}"
-		done
-		for ((i = 0; i < n; i++)); do
-			name=m$i-$try
-			(
-				etcd --name "m$i" --data-dir "$T/$name" \
-					--listen-client-urls "http://127.0.0.1:${ports[2 * i]}" \
-					--advertise-client-urls "http://127.0.0.1:${ports[2 * i]}" \
-					--listen-peer-urls "http://127.0.0.1:${ports[2 * i + 1]}" \
-					--initial-advertise-peer-urls "http://127.0.0.1:${ports[2 * i + 1]}" \
-					--initial-cluster "$cluster" \
-					--initial-cluster-token "mv-$$-$try" \
-					--heartbeat-interval 50 --election-timeout 500 \
-					>"$T/$name.log" 2>&1 3>&- &
-				echo $! >"$T/etcd-$name.pid"
-			)
-			PIDS+="${PIDS:+ }$(cat "$T/etcd-$name.pid")"
-		done
-		for _ in $(seq 150); do
-			if etcdctl --endpoints "$EPS" --dial-timeout 1s \
-				endpoint health >/dev/null 2>&1; then
-				return 0
-			fi
-			sleep 0.1
-		done
-		# shellcheck disable=SC2086 # a list of pids
-		kill -KILL $PIDS 2>/dev/null || :
-	done
-	echo "etcd did not start" >&2
-	return 1
-}
-
-# Fails unless FILE is a well-formed history (dense indexes, each
-# invocation closed once by its process, nothing after an info); prints
-# the counts of each type, of each error, of each ovc.src of an ok and of
-# each completion's type:f.
-well_formed() {
-	"$PY" - "$1" <<'PY'
-import json, sys
-open_, dead, n, counts = {}, set(), 0, {}
-lines = open(sys.argv[1]).read().split("\n")
-assert lines[-1] == "", "last line not complete"
-def count(k):
-    counts[k] = counts.get(k, 0) + 1
-for i, l in enumerate(lines[:-1]):
-    r = json.loads(l)
-    if i == 0:
-        assert r["type"] == "meta" and "exec" in r, r
-        continue
-    assert r["index"] == n, (r, n)
-    n += 1
-    t, p = r["type"], r["process"]
-    count(t)
-    if "error" in r:
-        count("error:" + str(r["error"]))
-    if t == "ok":
-        count("src:" + r["ovc"]["src"])
-    if t != "invoke":
-        count(t + ":" + r["f"])
-    if t == "invoke":
-        assert p not in open_ and p not in dead, r
-        open_[p] = r["f"]
-    else:
-        assert open_.pop(p) == r["f"], r
-        if t == "info":
-            dead.add(p)
-assert not open_, ("left open", open_)
-print(" ".join("%s=%d" % kv for kv in sorted(counts.items())))
-PY
-}
+teardown() { stop_servers; }
 
 # run_workload W C READS: N ops of workload W at concurrency C on $EPS
 # with reads READS, under key prefix W-READS/; checks the history is

@@ -6,6 +6,7 @@
 bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load servers
 
 setup() {
 	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
@@ -14,6 +15,9 @@ setup() {
 	# The system's python3: a version manager's shim costs seconds a call.
 	PY=/usr/bin/python3
 	[ -x "$PY" ] || PY=python3
+	# shellcheck disable=SC2034 # read by well_formed (servers.bash)
+	WELL_FORMED_COUNTS=error-word
+	PORT="" # set by start_redis (servers.bash)
 	command -v redis-server >/dev/null ||
 		skip "redis-server is not installed (Debian: redis-server)"
 	command -v redis-cli >/dev/null ||
@@ -21,86 +25,7 @@ setup() {
 }
 
 # Kills every server this test started, even when it failed.
-teardown() {
-	local f pid
-	for f in "$T"/redis-*.pid; do
-		[ -e "$f" ] || continue
-		pid=$(cat "$f")
-		kill -CONT "$pid" 2>/dev/null || :
-		kill -KILL "$pid" 2>/dev/null || :
-		for _ in $(seq 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.02
-		done
-	done
-}
-
-# A TCP port nobody listens on now (bind to 0 and let it go).
-free_port() {
-	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# start_redis [ARGS...]: a redis-server on a free port in its own directory
-# under $T, started from a subshell (so it is no job of the test and holds
-# no bats descriptor), its pid recorded for teardown; sets PORT and PID
-# once it answers PING.  Retries with another port if one was taken in
-# between.
-start_redis() {
-	for _ in 1 2 3 4 5; do
-		PORT=$(free_port)
-		mkdir -p "$T/r$PORT"
-		(
-			redis-server --save '' --appendonly no --dir "$T/r$PORT" \
-				--port "$PORT" --bind 127.0.0.1 --daemonize no "$@" \
-				>"$T/r$PORT/log" 2>&1 3>&- &
-			echo $! >"$T/redis-$PORT.pid"
-		)
-		PID=$(cat "$T/redis-$PORT.pid")
-		for _ in $(seq 100); do
-			if redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG; then
-				return 0
-			fi
-			kill -0 "$PID" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill -KILL "$PID" 2>/dev/null || :
-	done
-	echo "redis-server did not start" >&2
-	return 1
-}
-
-# Fails unless FILE is a well-formed history (dense indexes, each
-# invocation closed once by its process, nothing after an info); prints
-# the counts of each type, and of each error.
-well_formed() {
-	"$PY" - "$1" <<'PY'
-import json, sys
-open_, dead, n, counts = {}, set(), 0, {}
-lines = open(sys.argv[1]).read().split("\n")
-assert lines[-1] == "", "last line not complete"
-for i, l in enumerate(lines[:-1]):
-    r = json.loads(l)
-    if i == 0:
-        assert r["type"] == "meta" and "exec" in r, r
-        continue
-    assert r["index"] == n, (r, n)
-    n += 1
-    t, p = r["type"], r["process"]
-    counts[t] = counts.get(t, 0) + 1
-    if "error" in r:
-        e = str(r["error"]).split(" ")[0]
-        counts["error:" + e] = counts.get("error:" + e, 0) + 1
-    if t == "invoke":
-        assert p not in open_ and p not in dead, r
-        open_[p] = r["f"]
-    else:
-        assert open_.pop(p) == r["f"], r
-        if t == "info":
-            dead.add(p)
-assert not open_, ("left open", open_)
-print(" ".join("%s=%d" % kv for kv in sorted(counts.items())))
-PY
-}
+teardown() { stop_servers; }
 
 @test "every workload on redis gives a valid history" {
 	local w c=5

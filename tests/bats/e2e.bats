@@ -370,6 +370,13 @@ down() {
 		[ -d "$dir" ]
 		[ ! -e "$dir/mv$id" ]
 		[ ! -e "$dir/undo" ]
+		# Nor a cgroup of the run under any cgroup mount.
+		# shellcheck disable=SC2016 # awk's fields
+		mapfile -t mnts < <(awk '$3 ~ /^cgroup2?$/ { print $2 }' \
+			/proc/self/mounts)
+		for m in "${mnts[@]}"; do
+			[ ! -e "$m/mv$id" ]
+		done
 		# A server of the run has the run directory in its command line.
 		for ((k = 0; k < 30; k++)); do
 			pgrep -f "/mv$id/" >/dev/null || break

@@ -5,45 +5,13 @@ bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 load examples
+load servers
 
 setup() {
 	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
 	PATH=$MV_BIN:$PATH
 	T=$BATS_TEST_TMPDIR
 	CLIENT=$BATS_TEST_DIRNAME/../../examples/client.py
-}
-
-# Fails unless FILE is a well-formed history: a meta line, dense indexes,
-# each invocation closed by exactly one completion of the same process and
-# f, and no process invoking again after an info.  Prints the counts.
-well_formed() {
-	python3 - "$1" <<'PY'
-import json, sys
-open_, dead, n, counts = {}, set(), 0, {}
-lines = open(sys.argv[1]).read().split("\n")
-assert lines[-1] == "", "last line not complete"
-for i, l in enumerate(lines[:-1]):
-    r = json.loads(l)
-    if i == 0:
-        assert r["type"] == "meta" and "exec" in r, r
-        continue
-    assert r["index"] == n, (r, n)
-    n += 1
-    t, p = r["type"], r["process"]
-    counts[t] = counts.get(t, 0) + 1
-    if p == "nemesis":
-        continue
-    assert "ovc" in r and r["ovc"]["ctl"] == r["time"], r
-    if t == "invoke":
-        assert p not in open_ and p not in dead, r
-        open_[p] = r["f"]
-    else:
-        assert open_.pop(p) == r["f"], r
-        if t == "info":
-            dead.add(p)
-assert not open_, ("left open", open_)
-print(" ".join("%s=%d" % kv for kv in sorted(counts.items())))
-PY
 }
 
 @test "every workload runs on the embedded store into a valid history" {

@@ -78,7 +78,7 @@ slow_input() {
 @test "pause stops a process and resume continues it" {
 	target
 	run -0 --separate-stderr mv-nemesis pause --pid "$tp"
-	assert_output "{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"pause\",\"value\":{\"targets\":[$tp],\"undo\":\"resume\",\"effect\":\"stopped\"},\"time\":0}"
+	assert_output "{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"pause\",\"value\":{\"targets\":[$tp],\"undo\":\"resume\",\"effect\":\"stopped\",\"method\":\"sigstop\",\"effective\":true},\"time\":0}"
 	[ "$(state "$tp")" = T ]
 	run -0 --separate-stderr mv-nemesis resume --pid "$tp"
 	assert_output --partial '"f":"resume"'

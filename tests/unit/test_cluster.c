@@ -161,6 +161,30 @@ main(void)
 	       "run: needs id, switch, bridge, dir, undo_log and state"),
 	    "partial run");
 	OK(fails("[1]", "(top): not an object"), "not an object");
+	/* Clock methods: the top's, a node's own, relative to its dir. */
+	c = load("{\"start\":\"x\",\"clock\":{\"file\":\"{dir}/c-{node}\"},"
+	         "\"nodes\":[{\"name\":\"a\",\"dir\":\"/d/a\"},"
+	         "{\"name\":\"b\",\"dir\":\"/d/b\","
+	         "\"clock\":{\"faketime\":\"ft\"}}]}",
+	    &e);
+	OK(c && mv_cluster_clock(c, &c->nodes[0], &b, &e) == MV_CCLOCK_SHIM
+	        && strcmp(b.p, "/d/a/c-a") == 0,
+	    "clock file");
+	mv_buf_reset(&b);
+	OK(c && mv_cluster_clock(c, &c->nodes[1], &b, &e) == MV_CCLOCK_FAKETIME
+	        && strcmp(b.p, "/d/b/ft") == 0,
+	    "a node's own clock, relative");
+	mv_buf_release(&b);
+	if (c)
+		c->clock = NULL;
+	OK(c && mv_cluster_clock(c, &c->nodes[0], &b, &e) == MV_CCLOCK_NONE
+	        && b.len == 0,
+	    "no clock");
+	mv_cluster_free(c);
+	OK(fails("{\"nodes\":[{\"name\":\"a\",\"clock\":{\"file\":\"\"}}],"
+	         "\"start\":[\"x\"]}",
+	       "nodes[0].clock: not a non-empty file name"),
+	    "empty clock file");
 	unlink(path);
 	return TAP_DONE();
 }

@@ -33,6 +33,9 @@ main(void)
 	    "fraction");
 	OK(mv_parse_duration("-t", "3parsecs", &ns, &e) < 0, "bad unit");
 	OK(mv_parse_duration("-t", "-1s", &ns, &e) < 0, "negative");
+	OK(mv_parse_duration("-t", "nan", &ns, &e) < 0, "nan");
+	OK(mv_parse_duration("-t", "nans", &ns, &e) < 0, "nan seconds");
+	OK(mv_parse_duration("-t", "inf", &ns, &e) < 0, "infinite");
 	mv_rng_seed(&a, 42);
 	mv_rng_seed(&b, 42);
 	for (i = 0; i < 1000; i++) {

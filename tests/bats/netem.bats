@@ -1,0 +1,211 @@
+#!/usr/bin/env bats
+# mv-nemesis and netem: the run-time probe agrees with tc, link faults
+# say which method did them (netem where the kernel has it, else the
+# NFQUEUE delayer and nftables), --net-method forces one, and nothing is
+# left on the switch ports.  Needs root (namespaces).
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+bats_require_minimum_version 1.5.0
+
+setup() {
+	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
+	PATH=$MV_BIN:$PATH
+	T=$BATS_TEST_TMPDIR
+	PY=python3
+	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+	SCRATCH=""
+}
+
+teardown() {
+	if [ -n "$SCRATCH" ]; then
+		ip netns del "$SCRATCH" 2>/dev/null || :
+	fi
+	if [ -f "$T/undo" ]; then
+		mv-nemesis heal --undo-log "$T/undo" >/dev/null 2>&1 || :
+	fi
+	return 0
+}
+
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
+	command -v ip >/dev/null || skip "needs iproute2 (ip, tc) to check"
+	unshare -n true 2>/dev/null || skip "cannot create a network namespace"
+}
+
+# A 3-node cluster of sleepers, up; sets S (its state) and id.
+cluster_up() {
+	cat >"$T/c.json" <<EOF
+{
+  "dir": "$T",
+  "subnet": "10.81.0.0/24",
+  "start": ["sleep", "600"],
+  "ready": ["true"],
+  "nodes": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}]
+}
+EOF
+	S=$(mv-nemesis cluster up --undo-log "$T/undo" "$T/c.json")
+	id=$(jq -r .run.id "$S")
+}
+
+# What the probe says: "true" or "false".
+netem_here() { mv-nemesis probe --cluster "$S" | jq -r .value.netem; }
+
+# Our qdiscs and tables left in the switch, and the probe's links.
+left() {
+	ip netns exec "mv$id-sw" tc qdisc show | grep -E '4d4e:|4d56:' || :
+	ip netns exec "mv$id-sw" nft list tables | grep "mv_${id}_" || :
+	ip -n "mv$id-sw" -o link | grep -E 'mv[pq][0-9]' || :
+}
+
+# The least time, in ms, of 5 TCP connects from node n2 to n1's port 9,
+# where nothing listens: the SYN goes n2 -> n1, the reset comes back.
+connect_ms() {
+	ip netns exec "mv$id-n2" "$PY" -c 'import socket, sys, time
+best = 1e9
+for i in range(5):
+    s = socket.socket()
+    s.settimeout(5)
+    t = time.monotonic()
+    try:
+        s.connect(("10.81.0.1", 9))
+    except OSError:
+        pass
+    best = min(best, time.monotonic() - t)
+    s.close()
+print(int(best * 1000))'
+}
+
+# A one-shot delay n2 -> n1 of 60 ms with options $@, in the foreground
+# until SIGTERM: its events go to $T/delay.out; sets ms (connect time).
+delay_n2_n1() {
+	mv-nemesis delay --cluster "$S" --from n2 --to n1 --delay 60ms "$@" \
+		>"$T/delay.out" 2>"$T/delay.err" &
+	dpid=$!
+	for ((k = 0; k < 100; k++)); do
+		[ -s "$T/delay.out" ] && break
+		sleep 0.05
+	done
+	ms=$(connect_ms)
+	kill -TERM "$dpid" || :
+	st=0
+	wait "$dpid" || st=$?
+	[ "$st" = 0 ] || { cat "$T/delay.err"; return 1; }
+}
+
+@test "probe: agrees with tc on a scratch namespace; leaves nothing" {
+	need_root
+	command -v tc >/dev/null || skip "needs tc (iproute2) to check"
+	cluster_up
+	run -0 --separate-stderr mv-nemesis probe --cluster "$S"
+	mine=$(echo "$output" | jq -r .value.netem)
+	[ "$(echo "$output" | jq -r .value.switch)" = "mv$id-sw" ]
+	# The independent check: a dummy (or, where the kernel has none, a
+	# veth) in a namespace of our own, and tc's own netem.
+	SCRATCH=mvnetem$$
+	ip netns add "$SCRATCH"
+	ip -n "$SCRATCH" link add d0 type dummy 2>/dev/null ||
+		ip -n "$SCRATCH" link add d0 type veth peer name d1
+	tcsays=false
+	if ip netns exec "$SCRATCH" tc qdisc add dev d0 root netem delay 10ms \
+		2>"$T/tc.err"; then
+		tcsays=true
+	fi
+	assert_equal "$mine" "$tcsays"
+	if [ "$mine" = false ]; then
+		# The kernel's words, as tc prints them (it adds a full stop).
+		why=$(echo "$output" | jq -r .value.netem_error)
+		[ -n "$why" ]
+		grep -qF "$why" "$T/tc.err"
+		[ "$(echo "$output" | jq -r .value.methods.delay)" = nfqueue ]
+	fi
+	[ -z "$(left)" ]
+	run -2 --separate-stderr mv-nemesis probe
+	assert_equal "$stderr" "mv-nemesis: probe needs --cluster"
+	mv-nemesis cluster down "$S" >/dev/null
+	run ip netns list
+	refute_output --partial "mv$id-"
+}
+
+@test "delay without netem: method nfqueue, the delay measured, nothing left" {
+	need_root
+	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ||
+		skip "the delayer needs br_netfilter (modprobe br_netfilter)"
+	cluster_up
+	base=$(connect_ms)
+	[ "$base" -lt 40 ]
+	# Here auto picks what the probe allows; nfqueue can always be forced.
+	if [ "$(netem_here)" = true ]; then
+		want=netem
+	else
+		want=nfqueue
+	fi
+	delay_n2_n1
+	[ "$ms" -ge 55 ]
+	assert_equal "$(jq -r .value.method "$T/delay.out" | tr '\n' ' ')" \
+		"$want $want "
+	[ -z "$(left)" ]
+	delay_n2_n1 --net-method nfqueue
+	[ "$ms" -ge 55 ]
+	assert_equal "$(jq -c '[.value.method, .value.netem]' "$T/delay.out" |
+		tr '\n' ' ')" '["nfqueue",null] ["nfqueue",null] '
+	[ -z "$(left)" ]
+	# A loss without netem says nftables.
+	if [ "$want" = nfqueue ]; then
+		run -0 --separate-stderr mv-nemesis loss --cluster "$S" \
+			--node n1 --percent 10
+		assert_equal "$(echo "$output" | jq -c \
+			'[.value.method, .value.netem]')" '["nftables",false]'
+		run -0 --separate-stderr mv-nemesis heal --cluster "$S"
+	fi
+	[ -z "$(left)" ]
+}
+
+@test "forcing netem where the kernel has none: a one-line error, status 2" {
+	need_root
+	cluster_up
+	[ "$(netem_here)" = false ] || skip "the kernel has netem"
+	why=$(mv-nemesis probe --cluster "$S" | jq -r .value.netem_error)
+	run -2 --separate-stderr mv-nemesis delay --cluster "$S" --node n1 \
+		--net-method netem
+	assert_equal "$stderr" \
+		"mv-nemesis: delay: --net-method netem needs netem: the kernel has no netem: $why"
+	assert_equal "$output" ""
+	run -2 --separate-stderr mv-nemesis dup --cluster "$S" --node n1 \
+		--correlation 25
+	assert_equal "$stderr" \
+		"mv-nemesis: dup: --correlation needs netem: the kernel has no netem: $why"
+	run -2 --separate-stderr mv-nemesis loss --cluster "$S" --node n1 \
+		--net-method fast
+	assert_equal "$stderr" \
+		"mv-nemesis: invalid value for --net-method: 'fast' (auto, netem or nfqueue)"
+	[ -z "$(left)" ]
+	# A netem line in the undo log heals with the switch namespace.
+	echo "netem mv$id-sw p-n1" >>"$T/undo"
+	run -0 --separate-stderr mv-nemesis heal --undo-log "$T/undo"
+	run ip netns list
+	refute_output --partial "mv$id-"
+}
+
+@test "netem: delay measured by a TCP connect, healed, nothing left" {
+	need_root
+	cluster_up
+	[ "$(netem_here)" = true ] || skip "kernel has no netem"
+	base=$(connect_ms)
+	[ "$base" -lt 40 ]
+	delay_n2_n1 --net-method netem --jitter 2ms --correlation 25
+	[ "$ms" -ge 55 ]
+	assert_equal "$(jq -r .value.method "$T/delay.out" | tr '\n' ' ')" \
+		'netem netem '
+	[ "$(jq -r 'select(.f == "stop-delay") | .value.effective' \
+		"$T/delay.out")" = true ]
+	[ -z "$(left)" ]
+	# One-shot loss stays until heal --cluster, which removes the tree.
+	run -0 --separate-stderr mv-nemesis loss --cluster "$S" --node n1
+	[ "$(echo "$output" | jq -r .value.method)" = netem ]
+	grep -q '^netem ' "$T/undo"
+	[ -n "$(left)" ]
+	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
+	[ "$(echo "$output" | jq .value.qdiscs)" -ge 1 ]
+	[ -z "$(left)" ]
+}
