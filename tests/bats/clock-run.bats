@@ -8,13 +8,12 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load netns
 bats_require_minimum_version 1.5.0
 
 setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
+	mv_setup
 	SHIM=$(cd "$MV_BIN/../lib" && pwd)/libmvtime.so
-	T=$BATS_TEST_TMPDIR
 	NP=
 }
 
@@ -25,19 +24,12 @@ teardown() {
 		wait "$NP" 2>/dev/null || :
 	fi
 	exec 5>&- || :
-	[ -f "$T/undo" ] && mv-nemesis heal --undo-log "$T/undo" >/dev/null 2>&1
-	return 0
+	heal_undo_logs
 }
 
 need_cluster() {
-	[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
-	command -v ip >/dev/null || skip "needs iproute2 (ip)"
-	command -v jq >/dev/null || skip "needs jq"
-	unshare -n true 2>/dev/null || skip "cannot create a network namespace"
-	command -v redis-server >/dev/null ||
-		skip "redis-server is not installed (Debian: redis-server)"
-	command -v redis-cli >/dev/null ||
-		skip "redis-cli is not installed (Debian: redis-tools)"
+	need_root
+	need_redis
 	[ -f "$SHIM" ] || skip "no shim at $SHIM"
 }
 
@@ -62,19 +54,8 @@ cluster() {
   "nodes": [$nodes]
 }
 EOF
-	run -0 --separate-stderr mv-nemesis cluster up --undo-log "$T/undo" \
-		--run-id "$id" "$T/c.json"
-	S=$output
-	CL=$(jq -r .client.netns "$S")
+	up_as "$id" "$T/c.json"
 	R=$(jq -r .run.dir "$S")
-}
-
-down() {
-	local id
-	id=$(jq -r .run.id "$S")
-	run -0 --separate-stderr mv-nemesis cluster down "$S"
-	[ ! -e "$T/undo" ]
-	run -1 grep "^mv$id-" <(ip netns list)
 }
 
 # The offset, in whole seconds, that the shim reads from clock file $1

@@ -6,13 +6,12 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load netns
 bats_require_minimum_version 1.5.0
 
 setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
+	mv_setup
 	SHIM=$(cd "$MV_BIN/../lib" && pwd)/libmvtime.so
-	T=$BATS_TEST_TMPDIR
 	PIDS=()
 	PGDATA_DIR=
 }
@@ -38,7 +37,7 @@ teardown() {
 
 # A free TCP port on 127.0.0.1 (the kernel's pick).
 free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # Starts a bash that prints "WALL UPTIME" about every 20 ms into $T/samples:
@@ -254,8 +253,7 @@ offsets() {
 # Starts Redis with the shim preloaded on a free port ($port, pid $rp),
 # its clock file $T/clk; skips when Redis or the shim is missing.
 start_redis() {
-	command -v redis-server >/dev/null || skip "redis-server not installed"
-	command -v redis-cli >/dev/null || skip "redis-cli not installed"
+	need_redis
 	[ -f "$SHIM" ] || skip "no shim at $SHIM"
 	for _ in 1 2 3; do
 		port=$(free_port)

@@ -1,41 +1,17 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031 # S and id: set by tests and sleepers_up
 # mv-nemesis cluster: a local cluster in network namespaces, brought up,
 # faulted by node name, brought down or healed after a SIGKILL, leaving
 # nothing behind.  Needs root (namespaces); etcd tests need etcd 3.4.
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load netns
 bats_require_minimum_version 1.5.0
 
-setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
-	# A Python that starts fast (a pyenv shim can take seconds).
-	PY=python3
-	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-}
+setup() { mv_setup; }
 
-# Whatever a test left, its undo logs remove.
-teardown() {
-	local u
-	for u in "$T"/undo*; do
-		[ -f "$u" ] && mv-nemesis heal --undo-log "$u" >/dev/null 2>&1
-	done
-	return 0
-}
-
-need_root() {
-	[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
-	command -v ip >/dev/null || skip "needs iproute2 (ip) to check"
-	unshare -n true 2>/dev/null || skip "cannot create a network namespace"
-}
-
-need_etcd() {
-	if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
-		skip "needs etcd and etcdctl (Debian etcd-server, etcd-client)"
-	fi
-}
+teardown() { heal_undo_logs; }
 
 # A 3-node cluster of HTTP servers, ready when each port answers.
 http_cluster() {
@@ -53,35 +29,6 @@ EOF
 
 # field STATE JQ: one value of the state file.
 field() { jq -r "$2" "$1"; }
-
-# 0 if process $1 is gone (a zombie waiting for init counts as gone).
-proc_gone() {
-	local s
-	s=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
-	[ -z "$s" ] || [ "$s" = Z ] || [ "$s" = X ]
-}
-
-# Checks that nothing of run $1 remains: namespaces, dir, processes $2...
-nothing_left() {
-	local id=$1 p
-	shift
-	run ip netns list
-	refute_output --partial "mv$id-"
-	[ ! -e "$T/mv$id" ]
-	# No cgroup of the run under any cgroup mount (freezer.bats).
-	# shellcheck disable=SC2016 # awk's fields
-	run -0 awk '$3 ~ /^cgroup2?$/ { print $2 }' /proc/self/mounts
-	for p in "${lines[@]}"; do
-		[ ! -e "$p/mv$id" ]
-	done
-	for p in "$@"; do
-		for ((k = 0; k < 30; k++)); do
-			proc_gone "$p" && break
-			sleep 0.1
-		done
-		proc_gone "$p"
-	done
-}
 
 # The root namespace's links, addresses, IPv4 routes and rules (without
 # lifetimes, which count down).
@@ -181,7 +128,7 @@ reach() {
 	assert_equal "$(echo "$output" | jq -c .value)" \
 		"{\"run\":\"$id\",\"processes\":3,\"namespaces\":5,\"dirs\":1}"
 	# shellcheck disable=SC2086 # one pid a word
-	nothing_left "$id" $pids
+	nothing_left "$id" "$T" $pids
 	[ ! -e "$T/undo" ]
 }
 
@@ -245,29 +192,13 @@ reach() {
 	pids=$(jq -r '.nodes[].pid' "$S")
 	run -0 mv-nemesis cluster down "$S"
 	# shellcheck disable=SC2086 # one pid a word
-	nothing_left "$id" $old $pids
+	nothing_left "$id" "$T" $old $pids
 }
 
 @test "a real 3-node etcd 3.4 cluster: healthy, a node killed and restarted" {
 	need_root
 	need_etcd
-	cat >"$T/e.json" <<EOF
-{
-  "dir": "$T",
-  "peer": "{node}=http://{addr}:2380",
-  "start": ["etcd", "--name", "{node}", "--data-dir", "{dir}/data",
-    "--listen-peer-urls", "http://{addr}:2380",
-    "--initial-advertise-peer-urls", "http://{addr}:2380",
-    "--listen-client-urls", "http://{addr}:2379",
-    "--advertise-client-urls", "http://{addr}:2379",
-    "--initial-cluster", "{peers}", "--initial-cluster-state", "new",
-    "--initial-cluster-token", "mv-{run}"],
-  "ready": ["etcdctl", "--endpoints=http://{addr}:2379",
-    "--dial-timeout=1s", "--command-timeout=1s", "endpoint", "health"],
-  "ready_timeout": "30s",
-  "nodes": [{"name": "e1"}, {"name": "e2"}, {"name": "e3"}]
-}
-EOF
+	etcd_desc "$T/e.json"
 	run -0 --separate-stderr mv-nemesis cluster up --undo-log "$T/undo" \
 		"$T/e.json"
 	S=$output
@@ -309,7 +240,7 @@ EOF
 	pids=$(jq -r '.nodes[].pid' "$S")
 	run -0 mv-nemesis cluster down "$S"
 	# shellcheck disable=SC2086 # one pid a word
-	nothing_left "$id" $pids
+	nothing_left "$id" "$T" $pids
 }
 
 @test "heal --undo-log removes everything after mv-nemesis was SIGKILLed" {
@@ -347,7 +278,7 @@ EOF
 	assert_equal "$(echo "$output" | jq -c .value)" \
 		'{"processes":3,"namespaces":5,"dirs":1,"tables":0}'
 	# shellcheck disable=SC2086 # one pid a word
-	nothing_left "k$$" $pids
+	nothing_left "k$$" "$T" $pids
 	[ ! -e "$T/undo" ]
 	# Healing again: the log is gone, which is trouble, not a crash.
 	run -2 --separate-stderr mv-nemesis heal --undo-log "$T/undo"
@@ -382,9 +313,9 @@ EOF
 	wait "$a"
 	wait "$b"
 	# shellcheck disable=SC2086 # one pid a word
-	nothing_left "$id1" $p1
+	nothing_left "$id1" "$T" $p1
 	# shellcheck disable=SC2086 # one pid a word
-	nothing_left "$id2" $p2
+	nothing_left "$id2" "$T" $p2
 }
 
 @test "partitions on a cluster: one-shot until heal, and in a run schedule" {
@@ -408,18 +339,7 @@ EOF
 	from n2 10.77.0.1
 	# In a schedule, with UDP from n2 to n1 every 10 ms all along:
 	# nothing crosses while the partition is in force.
-	ip netns exec "mv$id-n2" "$PY" -c 'import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.sendto(b"x", ("10.77.0.1", 9))
-open(sys.argv[1], "w").close()
-while True:
-    s.sendto(b"x", ("10.77.0.1", 9))
-    time.sleep(0.01)' "$T/sending" >/dev/null 2>&1 &
-	traffic=$!
-	for ((k = 0; k < 100; k++)); do
-		[ -e "$T/sending" ] && break
-		sleep 0.1
-	done
+	udp_traffic
 	run -0 --separate-stderr mv-nemesis run --cluster "$S" --node n1 \
 		--faults partition-isolate --schedule periodic --interval 300ms \
 		--duration 1s -s 1 < <(sleep 1.5)
@@ -433,7 +353,7 @@ while True:
 	[ "$(jq -r .sent <<<"$stop")" -gt 10 ]
 	assert_equal "$(jq -r .effective <<<"$stop")" true
 	run -0 mv-nemesis cluster down "$S"
-	nothing_left "$id"
+	nothing_left "$id" "$T"
 }
 
 @test "SIGTERM while up waits: everything made so far is undone" {
@@ -463,23 +383,12 @@ EOF2
 	[ ! -s "$T/out" ]
 	[ ! -e "$T/undo" ]
 	# shellcheck disable=SC2086 # one pid a word
-	nothing_left "t$$" $pids
+	nothing_left "t$$" "$T" $pids
 }
 
-# A 3-node cluster of idle servers and UDP from n2 to n1 every 10 ms;
-# sets S (state), id (run id) and traffic (the sender's pid).
-link_cluster() {
-	cat >"$T/l.json" <<EOF3
-{
-  "dir": "$T",
-  "subnet": "10.77.0.0/24",
-  "start": ["sleep", "600"],
-  "ready": ["true"],
-  "nodes": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}]
-}
-EOF3
-	S=$(mv-nemesis cluster up --undo-log "$T/undo" "$T/l.json")
-	id=$(field "$S" .run.id)
+# udp_traffic: UDP from node n2 to n1 (10.77.0.1) of run $id every 10 ms,
+# from when it returns; sets traffic (the sender's pid).
+udp_traffic() {
 	ip netns exec "mv$id-n2" "$PY" -c 'import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.sendto(b"x", ("10.77.0.1", 9))
@@ -492,6 +401,13 @@ while True:
 		[ -e "$T/sending" ] && break
 		sleep 0.1
 	done
+}
+
+# A 3-node cluster of idle servers and UDP from n2 to n1 every 10 ms;
+# sets S (state), id (run id) and traffic (the sender's pid).
+link_cluster() {
+	sleepers_up 10.77.0.0/24
+	udp_traffic
 }
 
 # Our tables and qdiscs in the switch namespace of run $1, one a line.
@@ -587,22 +503,7 @@ link_faults_of() {
 	wait "$traffic" || :
 	grep -q '^tbf ' "$T/undo"
 	run -0 --separate-stderr mv-nemesis heal --undo-log "$T/undo"
-	nothing_left "$id"
-}
-
-# A 3-node cluster of sleepers (no server: fast), up; sets S and id.
-sleep_cluster_up() {
-	cat >"$T/s.json" <<EOF2
-{
-  "dir": "$T",
-  "subnet": "10.78.0.0/24",
-  "start": ["sleep", "600"],
-  "ready": ["true"],
-  "nodes": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}]
-}
-EOF2
-	S=$(mv-nemesis cluster up --undo-log "$T/undo" "$T/s.json")
-	id=$(field "$S" .run.id)
+	nothing_left "$id" "$T"
 }
 
 # udp NODE ADDR N: N datagrams from node NODE's namespace to ADDR.
@@ -618,7 +519,7 @@ counter_pid() { awk '$1 == "cap" { p = $2 } END { print p }' "$T/undo"; }
 
 @test "one-shot partition: a packet counter until heal reports sent, crossed, dropped" {
 	need_root
-	sleep_cluster_up
+	sleepers_up 10.78.0.0/24
 	run -0 --separate-stderr mv-nemesis partition isolate --cluster "$S" \
 		--node n1
 	table=$(echo "$output" | jq -r .value.table)
@@ -661,12 +562,12 @@ counter_pid() { awk '$1 == "cap" { p = $2 } END { print p }' "$T/undo"; }
 	assert_equal "$(jq -r .reason <<<"$stop")" \
 		"the table was gone before the fault stopped"
 	run -0 mv-nemesis cluster down "$S"
-	nothing_left "$id"
+	nothing_left "$id" "$T"
 }
 
 @test "one-shot partition counter: gone after SIGKILL and heal --undo-log, cluster down, a failed one-shot" {
 	need_root
-	sleep_cluster_up
+	sleepers_up 10.78.0.0/24
 	# Counter killed: heal of the undo log says so, invents no counts.
 	run -0 --separate-stderr mv-nemesis partition halves --cluster "$S"
 	cp=$(counter_pid)
@@ -678,10 +579,10 @@ counter_pid() { awk '$1 == "cap" { p = $2 } END { print p }' "$T/undo"; }
 	assert_equal "$(jq -r .reason <<<"$stop")" \
 		"the packet counter (pid $cp) died before it was stopped: no counts"
 	assert_equal "$(jq -r 'has("sent")' <<<"$stop")" false
-	nothing_left "$id" "$cp"
+	nothing_left "$id" "$T" "$cp"
 	# Counter alive, everything else gone: heal of the undo log stops it
 	# and reports its counts before tearing the cluster down.
-	sleep_cluster_up
+	sleepers_up 10.78.0.0/24
 	run -0 --separate-stderr mv-nemesis partition isolate --cluster "$S" \
 		--node n3 --reject
 	cp=$(counter_pid)
@@ -692,17 +593,17 @@ counter_pid() { awk '$1 == "cap" { p = $2 } END { print p }' "$T/undo"; }
 	assert_equal "$(jq -r .crossed <<<"$stop")" 0
 	[ "$(jq -r .sent <<<"$stop")" -ge 10 ]
 	assert_equal "$(jq -r .effective <<<"$stop")" true
-	nothing_left "$id" "$cp"
+	nothing_left "$id" "$T" "$cp"
 	# cluster down stops it too.
-	sleep_cluster_up
+	sleepers_up 10.78.0.0/24
 	run -0 --separate-stderr mv-nemesis partition isolate --cluster "$S"
 	cp=$(counter_pid)
 	run -1 proc_gone "$cp"
 	run -0 mv-nemesis cluster down "$S"
-	nothing_left "$id" "$cp"
+	nothing_left "$id" "$T" "$cp"
 	# The rules fail (a table of the name it will pick is there): the
 	# one-shot exits 2 and leaves no counter and no count file.
-	sleep_cluster_up
+	sleepers_up 10.78.0.0/24
 	# shellcheck disable=SC2016 # the inner shell expands them
 	run -2 --separate-stderr bash -c 'ip netns exec "mv$1-sw" \
 		nft add table bridge "mv_$1_$$_0" &&
@@ -717,5 +618,5 @@ counter_pid() { awk '$1 == "cap" { p = $2 } END { print p }' "$T/undo"; }
 	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
 	refute_output --partial stop-partition
 	run -0 mv-nemesis cluster down "$S"
-	nothing_left "$id" "$cp"
+	nothing_left "$id" "$T" "$cp"
 }

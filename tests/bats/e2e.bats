@@ -9,76 +9,30 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load netns
 bats_require_minimum_version 1.5.0
 
 setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
+	mv_setup
 	# Every run id this file used, one a line, for the last test.
 	IDS=$BATS_FILE_TMPDIR/ids
 }
 
-# Whatever a test left, its undo log removes (cluster down removes the
-# log itself, so after a clean down there is nothing to do).
-teardown() {
-	[ -f "$T/undo" ] && mv-nemesis heal --undo-log "$T/undo" >/dev/null 2>&1
-	return 0
-}
-
-need_root() {
-	[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
-	command -v ip >/dev/null || skip "needs iproute2 (ip)"
-	command -v jq >/dev/null || skip "needs jq"
-	unshare -n true 2>/dev/null || skip "cannot create a network namespace"
-}
-
-need_etcd() {
-	command -v etcd >/dev/null ||
-		skip "etcd is not installed (Debian: etcd-server)"
-	command -v etcdctl >/dev/null ||
-		skip "etcdctl is not installed (Debian: etcd-client)"
-}
-
-need_redis() {
-	command -v redis-server >/dev/null ||
-		skip "redis-server is not installed (Debian: redis-server)"
-	command -v redis-cli >/dev/null ||
-		skip "redis-cli is not installed (Debian: redis-tools)"
-}
+teardown() { heal_undo_logs; }
 
 # up FILE ID: brings the cluster of FILE up under run id ID (recorded for
 # the last test first, so that it is checked even if up fails); sets S
 # (the state file) and CL (the client namespace).
 up() {
 	echo "$2 $T" >>"$IDS"
-	run -0 --separate-stderr mv-nemesis cluster up --undo-log "$T/undo" \
-		--run-id "$2" "$1"
-	S=$output
-	CL=$(jq -r .client.netns "$S")
+	up_as "$2" "$1"
 }
 
 # A 3-member etcd 3.4 cluster with short heartbeats and elections, so that
 # a leader lost to a kill or partition is replaced within about a second.
 etcd_cluster() {
-	cat >"$T/c.json" <<EOF
-{
-  "dir": "$T",
-  "peer": "{node}=http://{addr}:2380",
-  "start": ["etcd", "--name", "{node}", "--data-dir", "{dir}/data",
-    "--listen-peer-urls", "http://{addr}:2380",
-    "--initial-advertise-peer-urls", "http://{addr}:2380",
-    "--listen-client-urls", "http://{addr}:2379",
-    "--advertise-client-urls", "http://{addr}:2379",
-    "--initial-cluster", "{peers}", "--initial-cluster-state", "new",
-    "--initial-cluster-token", "mv-{run}",
-    "--heartbeat-interval", "50", "--election-timeout", "500"],
-  "ready": ["etcdctl", "--endpoints=http://{addr}:2379",
-    "--dial-timeout=1s", "--command-timeout=1s", "endpoint", "health"],
-  "ready_timeout": "30s",
-  "nodes": [{"name": "e1"}, {"name": "e2"}, {"name": "e3"}]
-}
-EOF
+	etcd_desc "$T/c.json" \
+		'"--heartbeat-interval", "50", "--election-timeout", "500"'
 }
 
 # A Redis primary r1 and its replica r2, neither saving to disk.
@@ -155,13 +109,6 @@ done_ops() { grep -c '"type":"\(ok\|fail\|info\)","process":[0-9]' "$T/h" || :; 
 last() {
 	grep '"type":"\(ok\|fail\|info\)","process":[0-9]' "$T/h" | tail -n 1 |
 		jq -r '"\(.type) \(.ovc.src)"'
-}
-
-# Brings the cluster down and checks that it said so.
-down() {
-	run -0 --separate-stderr mv-nemesis cluster down "$S"
-	assert_equal "$(jq -r .f <<<"$output")" cluster-down
-	[ ! -e "$T/undo" ]
 }
 
 @test "etcd, linearizable reads, under partitions and kills: valid" {
@@ -357,33 +304,14 @@ down() {
 @test "nothing of the clusters above remains" {
 	need_root
 	[ -s "$IDS" ] || skip "no cluster test ran"
-	run -0 ip netns list
-	ns=$output
-	run -0 nft list tables
-	tables=$output
-	while read -r id dir; do
-		# Namespaces, and with them their links, qdiscs and the
-		# partitions' nftables tables.
-		refute grep -q "^mv$id-" <<<"$ns"
-		refute grep -q "mv_${id}_" <<<"$tables"
+	mapfile -t runs <"$IDS"
+	for r in "${runs[@]}"; do
+		read -r id dir <<<"$r"
 		# The test's own directory is still there; the run's is gone.
 		[ -d "$dir" ]
-		[ ! -e "$dir/mv$id" ]
 		[ ! -e "$dir/undo" ]
-		# Nor a cgroup of the run under any cgroup mount.
-		# shellcheck disable=SC2016 # awk's fields
-		mapfile -t mnts < <(awk '$3 ~ /^cgroup2?$/ { print $2 }' \
-			/proc/self/mounts)
-		for m in "${mnts[@]}"; do
-			[ ! -e "$m/mv$id" ]
-		done
-		# A server of the run has the run directory in its command line.
-		for ((k = 0; k < 30; k++)); do
-			pgrep -f "/mv$id/" >/dev/null || break
-			sleep 0.1
-		done
-		run ! pgrep -af "/mv$id/"
-	done <"$IDS"
+		nothing_left "$id" "$dir"
+	done
 	# The root namespace got no qdisc of ours.
 	run -0 tc qdisc show
 	refute_output --partial netem

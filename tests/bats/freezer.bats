@@ -6,28 +6,16 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load netns
 bats_require_minimum_version 1.5.0
 
-setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
-}
+setup() { mv_setup; }
 
-# Whatever a test left, its undo logs remove (the cluster's first).
+# Whatever a test left: the run it killed, then its undo logs.
 teardown() {
-	local u
 	exec 5>&- || :
 	[ -n "${nem:-}" ] && kill -KILL "$nem" 2>/dev/null
-	for u in "$T"/undo*; do
-		[ -f "$u" ] && mv-nemesis heal --undo-log "$u" >/dev/null 2>&1
-	done
-	return 0
-}
-
-need_root() {
-	[ "$(id -u)" = 0 ] || skip "needs root for namespaces and cgroups"
-	unshare -n true 2>/dev/null || skip "cannot create a network namespace"
+	heal_undo_logs
 }
 
 # need_freezer v2|v1|any: skips unless such a hierarchy is mounted
@@ -109,21 +97,6 @@ gone_from_run() {
 	! grep -q "/mv$id/" "/proc/$1/cgroup" 2>/dev/null
 }
 
-# Nothing of run $id left: no cgroup under any cgroup mount, no namespace.
-no_cgroup_left() {
-	local m
-	# shellcheck disable=SC2016 # awk's fields
-	run -0 awk '$3 ~ /^cgroup2?$/ { print $2 }' /proc/self/mounts
-	for m in "${lines[@]}"; do
-		run compgen -G "$m/mv$id*"
-		assert_output ""
-	done
-	run compgen -G "/sys/fs/cgroup/*/mv$id*"
-	assert_output ""
-	run ip netns list
-	refute_output --partial "mv$id-"
-}
-
 # pause_resume METHOD: pause stops both counters, the event says METHOD
 # and that the kernel said so; resume moves them again.
 pause_resume() {
@@ -160,7 +133,7 @@ paused_run() {
 }
 
 @test "freezer: a node's tree goes into its cgroup, named in the state and the undo log, and only there" {
-	need_root
+	need_root "namespaces and cgroups"
 	need_freezer any
 	tree_up
 	[ -n "$CG" ]
@@ -180,11 +153,11 @@ paused_run() {
 		"mv-nemesis: $T/forged:$(wc -l <"$T/forged"): not a cgroup of run $id"
 	[ -d "${CG%/mv*}" ]
 	run -0 mv-nemesis cluster down "$S"
-	no_cgroup_left
+	nothing_left "$id" "$T"
 }
 
 @test "freezer: pause freezes parent and child through cgroup v2, resume thaws" {
-	need_root
+	need_root "namespaces and cgroups"
 	need_freezer v2
 	tree_up v2
 	[[ $CG == /* ]]
@@ -197,31 +170,31 @@ paused_run() {
 	assert_equal "$(cg_state "$CG")" thawed
 	moving
 	run -0 mv-nemesis cluster down "$S"
-	no_cgroup_left
+	nothing_left "$id" "$T"
 }
 
 @test "freezer: the same through the v1 freezer" {
-	need_root
+	need_root "namespaces and cgroups"
 	need_freezer v1
 	tree_up v1
 	[ -e "$CG/freezer.state" ]
 	pause_resume cgroup-v1
 	run -0 mv-nemesis cluster down "$S"
-	no_cgroup_left
+	nothing_left "$id" "$T"
 }
 
 @test "freezer: without a freezer cgroup, pause is SIGSTOP and says so" {
-	need_root
+	need_root "namespaces and cgroups"
 	tree_up none
 	assert_equal "$CG" ""
 	assert_equal "$(jq -r .run.cgroup "$S")" null
 	pause_resume sigstop
 	run -0 mv-nemesis cluster down "$S"
-	no_cgroup_left
+	nothing_left "$id" "$T"
 }
 
 @test "freezer: kill -9 of mv-nemesis while frozen; heal --undo-log thaws" {
-	need_root
+	need_root "namespaces and cgroups"
 	need_freezer any
 	tree_up
 	[ -n "$CG" ]
@@ -251,11 +224,11 @@ paused_run() {
 	[ ! -e "$T/undo-nem" ]
 	moving
 	run -0 mv-nemesis cluster down "$S"
-	no_cgroup_left
+	nothing_left "$id" "$T"
 }
 
 @test "freezer: a frozen tree is killed, terminated, restarted into its cgroup; a dead run's heal removes it" {
-	need_root
+	need_root "namespaces and cgroups"
 	need_freezer any
 	tree_up
 	[ -n "$CG" ]
@@ -282,7 +255,7 @@ paused_run() {
 	# The run died (its undo log is all there is): heal kills the frozen
 	# tree and removes the cgroups.
 	run -0 --separate-stderr mv-nemesis heal --undo-log "$T/undo"
-	no_cgroup_left
+	nothing_left "$id" "$T"
 	# Its processes are gone (a pid reused since is in no cgroup of ours).
 	for p in $now; do
 		for ((k = 0; k < 50; k++)); do

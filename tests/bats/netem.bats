@@ -6,14 +6,11 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load netns
 bats_require_minimum_version 1.5.0
 
 setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
-	PY=python3
-	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+	mv_setup
 	SCRATCH=""
 }
 
@@ -21,31 +18,7 @@ teardown() {
 	if [ -n "$SCRATCH" ]; then
 		ip netns del "$SCRATCH" 2>/dev/null || :
 	fi
-	if [ -f "$T/undo" ]; then
-		mv-nemesis heal --undo-log "$T/undo" >/dev/null 2>&1 || :
-	fi
-	return 0
-}
-
-need_root() {
-	[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
-	command -v ip >/dev/null || skip "needs iproute2 (ip, tc) to check"
-	unshare -n true 2>/dev/null || skip "cannot create a network namespace"
-}
-
-# A 3-node cluster of sleepers, up; sets S (its state) and id.
-cluster_up() {
-	cat >"$T/c.json" <<EOF
-{
-  "dir": "$T",
-  "subnet": "10.81.0.0/24",
-  "start": ["sleep", "600"],
-  "ready": ["true"],
-  "nodes": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}]
-}
-EOF
-	S=$(mv-nemesis cluster up --undo-log "$T/undo" "$T/c.json")
-	id=$(jq -r .run.id "$S")
+	heal_undo_logs
 }
 
 # What the probe says: "true" or "false".
@@ -95,8 +68,7 @@ delay_n2_n1() {
 
 @test "probe: agrees with tc on a scratch namespace; leaves nothing" {
 	need_root
-	command -v tc >/dev/null || skip "needs tc (iproute2) to check"
-	cluster_up
+	sleepers_up 10.81.0.0/24
 	run -0 --separate-stderr mv-nemesis probe --cluster "$S"
 	mine=$(echo "$output" | jq -r .value.netem)
 	[ "$(echo "$output" | jq -r .value.switch)" = "mv$id-sw" ]
@@ -123,15 +95,14 @@ delay_n2_n1() {
 	run -2 --separate-stderr mv-nemesis probe
 	assert_equal "$stderr" "mv-nemesis: probe needs --cluster"
 	mv-nemesis cluster down "$S" >/dev/null
-	run ip netns list
-	refute_output --partial "mv$id-"
+	nothing_left "$id" "$T"
 }
 
 @test "delay without netem: method nfqueue, the delay measured, nothing left" {
 	need_root
 	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ||
 		skip "the delayer needs br_netfilter (modprobe br_netfilter)"
-	cluster_up
+	sleepers_up 10.81.0.0/24
 	base=$(connect_ms)
 	[ "$base" -lt 40 ]
 	# Here auto picks what the probe allows; nfqueue can always be forced.
@@ -163,7 +134,7 @@ delay_n2_n1() {
 
 @test "forcing netem where the kernel has none: a one-line error, status 2" {
 	need_root
-	cluster_up
+	sleepers_up 10.81.0.0/24
 	[ "$(netem_here)" = false ] || skip "the kernel has netem"
 	why=$(mv-nemesis probe --cluster "$S" | jq -r .value.netem_error)
 	run -2 --separate-stderr mv-nemesis delay --cluster "$S" --node n1 \
@@ -183,13 +154,12 @@ delay_n2_n1() {
 	# A netem line in the undo log heals with the switch namespace.
 	echo "netem mv$id-sw p-n1" >>"$T/undo"
 	run -0 --separate-stderr mv-nemesis heal --undo-log "$T/undo"
-	run ip netns list
-	refute_output --partial "mv$id-"
+	nothing_left "$id" "$T"
 }
 
 @test "netem: delay measured by a TCP connect, healed, nothing left" {
 	need_root
-	cluster_up
+	sleepers_up 10.81.0.0/24
 	[ "$(netem_here)" = true ] || skip "kernel has no netem"
 	base=$(connect_ms)
 	[ "$base" -lt 40 ]
