@@ -51,7 +51,7 @@ main(int argc, char *argv[])
 				continue;
 			t0 = mv_now_ns();
 			rc[k] = mv_estore_check(
-			    &h[k], argv[first + k], 0, &f[k], &e);
+			    &h[k], argv[first + k], 0, 0, &f[k], &e);
 			ns = mv_now_ns() - t0;
 			best[k] = ns < best[k] ? ns : best[k];
 			if (rc[k] < 0)

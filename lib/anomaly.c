@@ -449,6 +449,16 @@ counter_pre(struct mv_kctx *k, struct mv_finding *f)
 				hit = 1;
 				break;
 			}
+			if (lo_n == 0) {
+				/* Below the start, with no add to blame. */
+				found(f, "nonlinearizable", i, MV_NOPOS);
+				describe_read(k, i, &f->why);
+				mv_buf_adds(&f->why,
+				    " but the counter starts at 0 and adds are "
+				    "not negative");
+				hit = 1;
+				break;
+			}
 			found(f, kind, ok[lo_n - 1], i);
 			describe_read(k, i, &f->why);
 			mv_buf_addf(&f->why,

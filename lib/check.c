@@ -967,7 +967,8 @@ whole_checks(struct ctx *c, struct mv_verdict *v)
 
 	mv_hfinding_init(&f);
 	if (c->kind == MV_MODEL_STREAM)
-		rc = mv_estore_check(c->h, c->name, pr, &f, c->e);
+		rc = mv_estore_check(
+		    c->h, c->name, pr, c->o && c->o->nil_unknown, &f, c->e);
 	else
 		rc = mv_durable_check(c->h, c->name, c->kind,
 		    c->o && c->o->nil_unknown, &f, c->e);

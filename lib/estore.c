@@ -124,6 +124,7 @@ struct es {
 	const struct mv_history *h;
 	const char *name;
 	unsigned promises;
+	int nil_unknown; /* an ok read of null: result unknown */
 	struct mv_err *e;
 	struct eop *op;
 	size_t nop;
@@ -666,6 +667,10 @@ pair(struct es *s)
 			    fname(s->name), ev->line);
 		s->op[o].ret = i;
 		s->op[o].status = (unsigned char)ev->type;
+		/* --nil-unknown: null says nothing, as an info read. */
+		if (s->nil_unknown && ev->type == MV_OK && s->op[o].f == E_READ
+		    && (ev->value == NULL || strcmp(ev->value, "null") == 0))
+			s->op[o].status = MV_INFO;
 		s->at[i] = o;
 		p->lastop = NONE;
 	}
@@ -1822,7 +1827,7 @@ es_free(struct es *s)
 
 int
 mv_estore_check(const struct mv_history *h, const char *name, unsigned promises,
-    struct mv_hfinding *f, struct mv_err *e)
+    int nil_unknown, struct mv_hfinding *f, struct mv_err *e)
 {
 	struct es s;
 	int rc, k;
@@ -1831,6 +1836,7 @@ mv_estore_check(const struct mv_history *h, const char *name, unsigned promises,
 	s.h = h;
 	s.name = name ? name : "-";
 	s.promises = promises;
+	s.nil_unknown = nil_unknown;
 	s.e = e;
 	mv_buf_init(&s.text);
 	mv_buf_init(&s.names);

@@ -49,10 +49,13 @@ int mv_estore_only(const char *f);
  * Checks the event-store invariants of a stream history (man/mv-check.1,
  * EVENT STORE), crashes included.  Returns 1 with f filled for the most
  * telling violation, 0 when there is none, -1 with e filled
- * ("NAME:LINE: what") when an operation is malformed.  Time and memory
+ * ("NAME:LINE: what") when an operation is malformed.  With nil_unknown
+ * (--nil-unknown) an ok read of null has an unknown result, as an info
+ * read has.  Time and memory
  * are linear in the history, but for n log n sorts.
  */
 int mv_estore_check(const struct mv_history *h, const char *name,
-    unsigned promises, struct mv_hfinding *f, struct mv_err *e);
+    unsigned promises, int nil_unknown, struct mv_hfinding *f,
+    struct mv_err *e);
 
 #endif

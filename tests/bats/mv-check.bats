@@ -980,3 +980,29 @@ edn_cas() {
 	run -1 --separate-stderr mv-check -m multi-register "$T/h.edn"
 	run -0 --separate-stderr mv-check -m multi-register --init 0 "$T/h.edn"
 }
+
+@test "counter: a read below zero with no add is named, not a crash" {
+	# anomaly.c indexed the add before the first when none had completed.
+	{
+		op 0 read c0
+		done_ ok 0 read c0 -1
+	} >"$T/h"
+	run -1 --separate-stderr mv-check -m counter "$T/h"
+	assert_equal "$(echo "$output" | jq -r .anomaly)" nonlinearizable
+	assert_equal "$(echo "$output" | jq -c '[.ops[].line]')" '[2]'
+	assert_output --partial 'starts at 0 and adds are not negative'
+}
+
+@test "stream: --nil-unknown makes an ok read of null unknown to the event-store checks too" {
+	{
+		op 0 append s0 '{"events":[1],"expect":-1}'
+		done_ ok 0 append s0 '{"version":0}'
+		op 0 read s0 '{"from":0}'
+		done_ ok 0 read s0 null
+	} >"$T/h"
+	# Without it, null is "no such stream" after an acknowledged append.
+	run -1 --separate-stderr mv-check -m stream "$T/h"
+	assert_equal "$(echo "$output" | jq -r .anomaly)" lost-write
+	run -0 --separate-stderr mv-check -m stream --nil-unknown "$T/h"
+	assert_equal "$(echo "$output" | jq -r .valid)" true
+}

@@ -80,7 +80,7 @@ check(const char *a, const char *b, int kind, unsigned promises)
 		return "load";
 	}
 	mv_hfinding_init(&f);
-	rc = kind < 0 ? mv_estore_check(&h, path, promises, &f, &e)
+	rc = kind < 0 ? mv_estore_check(&h, path, promises, 0, &f, &e)
 	              : mv_durable_check(&h, path, kind, 0, &f, &e);
 	snprintf(out, sizeof(out), "%s",
 	    rc < 0        ? "error"
