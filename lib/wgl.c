@@ -132,7 +132,14 @@ struct search {
 	uint64_t *sst, *z;
 	struct memo memo;
 	size_t fixed;
+	int pure; /* the model's reads never change its state */
 };
+
+/*
+ * A stack entry taken as a pure read (see search): when it is popped, the
+ * configuration below it has failed too.  Entries are < 2^31.
+ */
+#define GREEDY ((uint32_t)1 << 31)
 
 /*
  * One model step.  Register steps are the bulk of many searches and a
@@ -209,7 +216,7 @@ keep_best(struct search *w, size_t sp, size_t *lw)
 	if (best == NULL)
 		return;
 	for (j = *lw; j < sp; j++)
-		best[j] = w->stk[j] >> 1;
+		best[j] = (w->stk[j] & ~GREEDY) >> 1;
 	*lw = sp;
 }
 
@@ -277,7 +284,7 @@ search(struct search *w, struct mv_wgl_res *res, int reg)
 	uint64_t steps = 0;
 	size_t sp = 0, stuck_depth = 0, lw = 0, depth = 0, stuck = SIZE_MAX;
 	size_t mask = w->memo.cap - 1, mn = w->memo.n;
-	int r = MV_WGL_VALID;
+	int r = MV_WGL_VALID, g;
 
 	/*
 	 * What the loop reads and writes lives in locals: stores through
@@ -321,12 +328,28 @@ search(struct search *w, struct mv_wgl_res *res, int reg)
 			 * state. */
 			m1 = k1 ^ mix(ns, 0xbf58476d1ce4e5b9ULL);
 			m2 = k2 ^ mix(ns, 0x94d049bb133111ebULL);
+			/*
+			 * A read that may come next and is legal here is
+			 * taken without trying the others in its place: a
+			 * pure op legal now can be moved to the front of
+			 * any linearization of what is left (whatever must
+			 * precede it already has been, whatever must follow
+			 * it still follows, and it changes no state), so
+			 * this configuration succeeds if and only if the
+			 * one after the read does.  Concurrent reads of
+			 * one value no longer multiply the search.
+			 */
+			g = w->pure && in->ops[i].f == MV_MOP_READ;
 			if (!memo_add(mk, mask, m1, m2)) {
+				/* Seen before, and so failed (a
+				 * configuration on the path has fewer ops). */
+				if (g)
+					goto backtrack;
 				e = next[e];
 				continue;
 			}
 			mn++;
-			stk[sp] = e;
+			stk[sp] = e | (g ? GREEDY : 0);
 			sst[sp++] = state;
 			if (sp > depth) {
 				depth = sp;
@@ -345,11 +368,14 @@ search(struct search *w, struct mv_wgl_res *res, int reg)
 			stuck = i;
 			stuck_depth = sp;
 		}
+	backtrack:
 		if (sp == 0) {
 			r = MV_WGL_INVALID;
 			break;
 		}
 		e = stk[--sp];
+		g = (e & GREEDY) != 0;
+		e &= ~GREEDY;
 		if (sp < lw)
 			lw = sp;
 		state = sst[sp];
@@ -357,6 +383,8 @@ search(struct search *w, struct mv_wgl_res *res, int reg)
 		h1 ^= z[2 * i];
 		h2 ^= z[2 * i + 1];
 		unlift(w, e);
+		if (g)
+			goto backtrack;
 		e = next[e];
 	}
 	res->steps = steps;
@@ -543,6 +571,16 @@ mv_wgl_check(
 	memset(&w, 0, sizeof(w));
 	w.m = m;
 	w.in = in;
+	/* Models whose MV_MOP_READ is legal in one state and keeps it. */
+	switch (mv_model_kind(m)) {
+	case MV_MODEL_REGISTER:
+	case MV_MODEL_CAS_REGISTER:
+	case MV_MODEL_COUNTER:
+	case MV_MODEL_KV:
+	case MV_MODEL_SET:
+	case MV_MODEL_STREAM: w.pure = 1; break;
+	default: w.pure = 0; break;
+	}
 	/* 8 slots an op to begin with, at most 4096: most keys are small. */
 	for (w.memo.first = 64; w.memo.first < 4096 && w.memo.first < 8 * n;)
 		w.memo.first *= 2;
