@@ -249,6 +249,7 @@ struct mv_netem {
 	int *made;    /* per node: our root is on its port */
 	enum mv_netem_leaf leaf;
 	unsigned loss;
+	uint64_t rate_bps; /* the classes' rate; 0: none */
 };
 
 static void
@@ -324,6 +325,8 @@ add_class(
     struct mv_netem *m, const struct mv_netem_spec *s, int ifindex, size_t src)
 {
 	uint32_t cid = TC_HANDLE(ROOT_MAJOR, (uint32_t)src + 1);
+	uint32_t bps = s->rate_bps ? (uint32_t)(s->rate_bps / 8) : CLASS_BPS;
+	uint32_t burst = bps / 250 > 3000 ? bps / 250 : 3000;
 	struct rtnl_class *c = rtnl_class_alloc();
 	struct rtnl_qdisc *q;
 	int rc;
@@ -333,9 +336,18 @@ add_class(
 	if ((rc = tc_init(
 	         TC_CAST(c), ifindex, TC_HANDLE(ROOT_MAJOR, 0), cid, "htb"))
 	    == 0) {
-		rtnl_htb_set_rate(c, CLASS_BPS);
-		rtnl_htb_set_ceil(c, CLASS_BPS);
-		rtnl_htb_set_quantum(c, 60000);
+		rtnl_htb_set_rate(c, bps);
+		rtnl_htb_set_ceil(c, bps);
+		/* As tbf's in delay.c: 4 ms of the rate, at least two
+		 * frames, so a low rate is not let through in bursts. */
+		if (s->rate_bps > 0) {
+			rtnl_htb_set_rbuffer(c, burst);
+			rtnl_htb_set_cbuffer(c, burst);
+		}
+		rtnl_htb_set_quantum(c,
+		    bps / 10 > 60000      ? 60000
+		        : bps / 10 < 1600 ? 1600
+		                          : bps / 10);
 		rc = rtnl_class_add(m->sk, c, NLM_F_CREATE | NLM_F_EXCL);
 	}
 	rtnl_class_put(c);
@@ -419,8 +431,12 @@ spec_check(const struct mv_netem_spec *s, uint32_t *ip, struct mv_err *e)
 		return mv_err_set(e,
 		    "netem: delay and jitter must be at most 60000 ms, "
 		    "percentages at most 100, limit at most 1000000");
+	if (s->rate_bps != 0
+	    && (s->rate_bps < 8000 || s->rate_bps > 10000000000ULL))
+		return mv_err_set(
+		    e, "netem: rate must be 8000 to 10000000000 bit/s");
 	if (s->leaf == MV_NETEM_LEAF_NETEM && s->delay_ms == 0 && s->loss == 0
-	    && s->dup == 0)
+	    && s->dup == 0 && s->rate_bps == 0)
 		return mv_err_set(e,
 		    "netem: nothing to do (no delay, loss "
 		    "or duplication)");
@@ -478,6 +494,7 @@ mv_netem_start(const struct mv_netem_spec *s, struct mv_err *e)
 	m = mv_xcalloc(1, sizeof(*m));
 	m->netns = mv_xstrdup(s->netns ? s->netns : "");
 	m->n = n, m->leaf = s->leaf, m->loss = s->loss;
+	m->rate_bps = s->rate_bps;
 	m->name = mv_xcalloc(n, sizeof(*m->name));
 	m->port = mv_xcalloc(n, sizeof(*m->port));
 	m->cut = mv_xcalloc(n * n, 1);
@@ -537,16 +554,44 @@ mv_netem_packets(const struct mv_netem *m, size_t src, size_t dst)
 	return v;
 }
 
+/*
+ * Appends ,"bytes":N,"overlimits":N of the class of the link from src to
+ * dst (tc -s class: what it sent, and how often it had to wait for its
+ * rate); returns the overlimits.  Read afresh: the qdisc cache has no
+ * classes.
+ */
+static uint64_t
+class_stats(const struct mv_netem *m, size_t dst, size_t src, struct mv_buf *b)
+{
+	struct nl_cache *cc;
+	struct rtnl_class *k;
+	uint64_t by = 0, ov = 0;
+
+	if (rtnl_class_alloc_cache(m->sk, m->ifindex[dst], &cc) == 0) {
+		if ((k = rtnl_class_get(cc, m->ifindex[dst],
+		         TC_HANDLE(ROOT_MAJOR, (uint32_t)src + 1)))
+		    != NULL) {
+			by = rtnl_tc_get_stat(TC_CAST(k), RTNL_TC_BYTES);
+			ov = rtnl_tc_get_stat(TC_CAST(k), RTNL_TC_OVERLIMITS);
+			rtnl_class_put(k);
+		}
+		nl_cache_free(cc);
+	}
+	mv_buf_addf(b, ",\"bytes\":%llu,\"overlimits\":%llu",
+	    (unsigned long long)by, (unsigned long long)ov);
+	return ov;
+}
+
 /* Appends the links with their leaves' counters; sums them in *pk, *dr;
  * *gone is set when a port's root had vanished. */
 static void
 add_links(const struct mv_netem *m, struct nl_cache *c, struct mv_buf *b,
-    uint64_t *pk, uint64_t *dr, int *gone)
+    uint64_t *pk, uint64_t *dr, uint64_t *ov, int *gone)
 {
 	size_t s, d;
 	int comma = 0;
 
-	*pk = *dr = 0, *gone = c == NULL;
+	*pk = *dr = *ov = 0, *gone = c == NULL;
 	for (d = 0; c != NULL && d < m->n; d++) {
 		struct rtnl_qdisc *q;
 
@@ -578,9 +623,12 @@ add_links(const struct mv_netem *m, struct nl_cache *c, struct mv_buf *b,
 			*pk += p, *dr += x;
 			mv_buf_addf(b,
 			    "%s{\"from\":\"%s\",\"to\":\"%s\",\"packets\":%llu,"
-			    "\"drops\":%llu}",
+			    "\"drops\":%llu",
 			    comma++ ? "," : "", m->name[s], m->name[d],
 			    (unsigned long long)p, (unsigned long long)x);
+			if (m->rate_bps > 0)
+				*ov += class_stats(m, d, s, b);
+			mv_buf_addc(b, '}');
 		}
 	mv_buf_adds(b, "]");
 }
@@ -593,26 +641,33 @@ report(const struct mv_netem *m, struct mv_buf *out)
 	struct mv_buf b = MV_BUF_INIT;
 	struct nl_cache *c = NULL;
 	const char *why = "";
-	uint64_t pk, dr;
+	uint64_t pk, dr, ov;
 	size_t d;
 	int gone, v = 1, comma = 0;
 
 	if (rtnl_qdisc_alloc_cache(m->sk, &c) < 0)
 		c = NULL;
-	mv_buf_addf(&b, "{\"method\":\"netem\",\"leaf\":\"%s\",\"ports\":[",
+	mv_buf_addf(&b, "{\"method\":\"%s\",\"leaf\":\"%s\",",
+	    m->rate_bps > 0 && m->leaf == MV_NETEM_LEAF_PFIFO ? "htb" : "netem",
 	    m->leaf == MV_NETEM_LEAF_PFIFO ? "pfifo" : "netem");
+	if (m->rate_bps > 0)
+		mv_buf_addf(
+		    &b, "\"rate_bps\":%llu,", (unsigned long long)m->rate_bps);
+	mv_buf_adds(&b, "\"ports\":[");
 	for (d = 0; d < m->n; d++)
 		if (m->made[d])
 			mv_buf_addf(
 			    &b, "%s\"%s\"", comma++ ? "," : "", m->port[d]);
 	mv_buf_adds(&b, "]");
-	add_links(m, c, &b, &pk, &dr, &gone);
+	add_links(m, c, &b, &pk, &dr, &ov, &gone);
 	if (gone)
 		v = 0, why = "the qdiscs were gone before the fault stopped";
 	else if (pk == 0 && dr == 0)
 		v = -1, why = "no packet was sent on the links";
 	else if (m->loss > 0 && dr == 0)
 		v = 0, why = "no packet was lost";
+	else if (m->rate_bps > 0 && ov == 0)
+		v = -1, why = "the traffic stayed under the rate";
 	mv_buf_addf(&b, ",\"packets\":%llu,\"drops\":%llu,\"effective\":%s",
 	    (unsigned long long)pk, (unsigned long long)dr,
 	    v > 0        ? "true"

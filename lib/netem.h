@@ -10,8 +10,9 @@
  * sent to that node), built in-process through libnl-route-3:
  *   qdisc htb, handle 4d4e: ("MN"), root, no default class (traffic no
  *     filter picks leaves unshaped, as htb's direct packets);
- *   per faulted link from node S: class 4d4e:S+1 (rate 10 Gbit/s, so
- *     the class itself never holds a packet back), its leaf qdisc netem
+ *   per faulted link from node S: class 4d4e:S+1 (rate and ceil the
+ *     spec's rate_bps, else 10 Gbit/s, so the class itself never holds
+ *     a packet back), its leaf qdisc netem
  *     (handle S+0x101:), and a u32 filter on 4d4e:, protocol ip, priority
  *     S+1, matching the source address (ip src ADDR/32) to the class.
  * Undo deletes the root qdisc when it carries handle 4d4e:, which takes
@@ -25,6 +26,7 @@
 #define MV_NETEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "mv.h"
@@ -60,10 +62,13 @@ enum mv_netem_leaf { MV_NETEM_LEAF_NETEM, MV_NETEM_LEAF_PFIFO };
  * delay_ms and jitter_ms (at most 60000) with correlation (percent, the
  * jitter's correlation with the previous packet's); reorder (percent: that
  * share goes at once, ahead of the delayed ones; needs delay_ms > 0);
- * loss and dup (percent).  limit: packets a leaf holds (0: 1000).  At
- * least one of delay_ms, loss, dup must be set, unless leaf is PFIFO,
- * which ignores them all: the seam that lets a kernel without netem test
- * the htb classes and u32 filters.
+ * loss and dup (percent).  limit: packets a leaf holds (0: 1000).
+ * rate_bps: a bandwidth limit per link (bit/s, 8000 to 10^10; 0: none),
+ * the rate and ceil of each link's htb class, with a bucket of 4 ms of
+ * the rate (at least 3000 bytes).  At least one of delay_ms, loss, dup,
+ * rate_bps must be set, unless leaf is PFIFO, which ignores all but
+ * rate_bps: the seam that lets a kernel without netem test the htb
+ * classes and u32 filters, and the leaf of a bare bandwidth limit.
  */
 struct mv_netem_spec {
 	const char *netns;
@@ -73,6 +78,7 @@ struct mv_netem_spec {
 	unsigned delay_ms, jitter_ms, correlation, reorder, loss, dup;
 	unsigned limit;
 	enum mv_netem_leaf leaf;
+	uint64_t rate_bps;
 };
 
 struct mv_netem;
@@ -91,12 +97,18 @@ struct mv_netem *mv_netem_start(
 /*
  * Reads each leaf's counters, deletes the trees and frees m (always).
  * Appends the report to out (may be NULL):
- *   {"method":"netem","leaf":"netem"|"pfifo","ports":[P,...],
- *    "links":[{"from":"n1","to":"n2","packets":N,"drops":N},...],
+ *   {"method":"netem"|"htb","leaf":"netem"|"pfifo"[,"rate_bps":R],
+ *    "ports":[P,...],
+ *    "links":[{"from":"n1","to":"n2","packets":N,"drops":N
+ *              [,"bytes":N,"overlimits":N]},...],
  *    "packets":N,"drops":N,"effective":true|false|null[,"reason":"..."]}
- * packets: what the link's leaf sent on (tc -s class); drops: what it
- * dropped (netem's loss).  effective: true when packets went through the
- * leaves (and, with loss, some were dropped); null when no packet did;
+ * method is "htb" for a rate on pfifo leaves.  packets: what the link's
+ * leaf sent on (tc -s qdisc); drops: what it dropped (netem's loss, or a
+ * full leaf).  With a rate, bytes and overlimits are the link's class's
+ * (tc -s class): what it sent, and how often it had to wait for its rate.
+ * effective: true when packets went through the leaves (and, with loss,
+ * some were dropped; with a rate, a class held some back: overlimits >
+ * 0); null when no packet did, or, with a rate, all stayed under it;
  * false when a tree vanished before the stop or, with loss, nothing was
  * lost.  Returns 1 when effective is true, 0 otherwise, -1 when a tree
  * could not be deleted (e filled; keep the undo log entries).

@@ -96,8 +96,9 @@ usage(FILE *f)
 	    "                  [--percent percent] "
 	    "[--net-method auto|netem|nfqueue]\n"
 	    "       mv-nemesis probe --cluster state\n"
-	    "       mv-nemesis bandwidth --cluster state --node name "
-	    "[--rate rate]\n");
+	    "       mv-nemesis bandwidth --cluster state --node name | "
+	    "--from name --to name\n"
+	    "                  [--rate rate]\n");
 	clock_usage(f);
 	fprintf(f,
 	    "target: --pid pid | --pidfile file | --pgid pgid | "

@@ -1,10 +1,12 @@
 /*
  * netctl.c: link faults on a cluster: delay, loss and dup with netem
  * (netem.h) where the kernel has it, else with the NFQUEUE delayer of
- * delay.h (delay) and netfault.h tables (loss, dup); bandwidth with a tbf
- * qdisc.  Each is written to the cluster's undo log before it is made:
- * "nft NETNS TABLE" for a table, "tbf NETNS PORT" for a tbf qdisc,
- * "netem NETNS PORT" for each port a netem tree goes on.
+ * delay.h (delay) and netfault.h tables (loss, dup); bandwidth into a
+ * node with a tbf qdisc, on one link with netem.h's htb tree (pfifo leaf,
+ * the class at the rate), which needs no netem.  Each is written to the
+ * cluster's undo log before it is made: "nft NETNS TABLE" for a table,
+ * "tbf NETNS PORT" for a tbf qdisc, "netem NETNS PORT" for each port a
+ * netem or htb tree goes on.
  */
 #include <err.h>
 #include <errno.h>
@@ -27,7 +29,8 @@ static struct mv_delay *dl;
 static struct mv_bw *bw;
 static struct mv_netem *ne;
 static const char *active_kind;
-static const char *active_method; /* "netem", "nfqueue", "nftables" */
+static const char *active_method; /* "netem", "nfqueue", "nftables",
+                                     "tbf", "htb" */
 /* The probe's answer, once asked: -2 not yet, else mv_netem_probe's. */
 static int probed = -2;
 static char probe_why[512];
@@ -353,15 +356,36 @@ start_netem(struct mv_cluster *c, const char *kind,
 		sp.loss = no->percent ? no->percent : 30;
 	else
 		sp.dup = no->percent ? no->percent : 30;
+	if (strcmp(kind, "bandwidth") == 0) {
+		sp.rate_bps = no->rate_bps ? no->rate_bps : 1000000;
+		sp.leaf = MV_NETEM_LEAF_PFIFO;
+	}
 	return (ne = mv_netem_start(&sp, e)) ? 0 : -1;
 }
 
+/* Bandwidth on the links of cut (--from and --to): an htb tree. */
+static int
+start_bw_link(struct mv_cluster *c, const struct netctl_opts *no,
+    const unsigned char *cut, struct mv_buf *out, struct mv_err *e)
+{
+	if (start_netem(c, "bandwidth", no, cut, e) < 0)
+		return -1;
+	mv_buf_adds(out, "\"method\":\"htb\",\"links\":");
+	add_links(c, cut, out);
+	mv_buf_addf(out, ",\"rate_bps\":%" PRIu64 "}",
+	    no->rate_bps ? no->rate_bps : 1000000);
+	return 0;
+}
+
+/* Bandwidth on every link into node: a tbf on its port. */
 static int
 start_bw(struct mv_cluster *c, const struct netctl_opts *no, long node,
-    struct mv_buf *out, struct mv_err *e)
+    const unsigned char *cut, struct mv_buf *out, struct mv_err *e)
 {
 	struct mv_bw_spec sp;
+	unsigned char *into;
 	char line[512];
+	size_t i;
 
 	snprintf(
 	    line, sizeof(line), "tbf %s %s", c->switch_ns, c->nodes[node].port);
@@ -372,9 +396,16 @@ start_bw(struct mv_cluster *c, const struct netctl_opts *no, long node,
 	sp.rate_bps = no->rate_bps ? no->rate_bps : 1000000;
 	if ((bw = mv_bw_start(&sp, e)) == NULL)
 		return -1;
-	mv_buf_addf(out,
-	    "\"node\":\"%s\",\"port\":\"%s\",\"rate_bps\":%" PRIu64 "}",
-	    c->nodes[node].name, sp.port, sp.rate_bps);
+	mv_buf_addf(out, "\"method\":\"tbf\",\"node\":\"%s\",\"port\":\"%s\",",
+	    c->nodes[node].name, sp.port);
+	/* Only the links into node: tbf shapes the port's egress. */
+	into = mv_xcalloc(c->n * c->n, 1);
+	for (i = 0; i < c->n; i++)
+		into[i * c->n + (size_t)node] = cut[i * c->n + (size_t)node];
+	mv_buf_adds(out, "\"links\":");
+	add_links(c, into, out);
+	free(into);
+	mv_buf_addf(out, ",\"rate_bps\":%" PRIu64 "}", sp.rate_bps);
 	return 0;
 }
 
@@ -404,9 +435,13 @@ netctl_start(struct mv_cluster *c, const char *kind,
 	    "{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"start-%s\","
 	    "\"value\":{\"kind\":\"%s\",",
 	    kind, kind);
-	if (strcmp(kind, "bandwidth") == 0)
-		rc = start_bw(c, no, node, &ev, e);
-	else if ((method = pick(c, kind, no, &ev, e)) == NULL)
+	if (strcmp(kind, "bandwidth") == 0 && no->from && no->to) {
+		method = "htb";
+		rc = start_bw_link(c, no, cut, &ev, e);
+	} else if (strcmp(kind, "bandwidth") == 0) {
+		method = "tbf";
+		rc = start_bw(c, no, node, cut, &ev, e);
+	} else if ((method = pick(c, kind, no, &ev, e)) == NULL)
 		rc = -1;
 	else {
 		mv_buf_addf(&ev, "\"method\":\"%s\",", method);
@@ -485,7 +520,8 @@ netctl_stop(int64_t t, struct mv_buf *out, struct mv_err *e)
 	else if (ne)
 		rc = mv_netem_stop(ne, &b, e);
 	/* The reports of the other methods do not say how: add it. */
-	if ((dl || nf) && active_method && b.len > 0 && b.p[b.len - 1] == '}') {
+	if ((dl || nf || bw) && active_method && b.len > 0
+	    && b.p[b.len - 1] == '}') {
 		b.len--;
 		mv_buf_addf(&b, ",\"method\":\"%s\"}", active_method);
 	}

@@ -179,3 +179,51 @@ delay_n2_n1() {
 	[ "$(echo "$output" | jq .value.qdiscs)" -ge 1 ]
 	[ -z "$(left)" ]
 }
+
+@test "bandwidth --from --to: an htb class on one link until heal; bad usage" {
+	need_root
+	sleepers_up 10.81.0.0/24
+	port=$(jq -r '.nodes[] | select(.name == "n1") | .port' "$S")
+	[ -n "$port" ] && [ "$port" != null ]
+	run -0 --separate-stderr mv-nemesis bandwidth --cluster "$S" \
+		--from n2 --to n1 --rate 2mbit
+	assert_equal "$(echo "$output" | jq -c '[.f, .value.kind,
+		.value.method, .value.links, .value.rate_bps]')" \
+		'["start-bandwidth","bandwidth","htb",[["n2","n1"]],2000000]'
+	grep -qx "netem mv$id-sw $port" "$T/undo"
+	# The tree on n1's port: a class at the rate, a u32 filter on n2's
+	# address (10.81.0.2 = 0a510002 at offset 12), on no other port.
+	run -0 ip netns exec "mv$id-sw" tc class show dev "$port"
+	assert_output --regexp 'class htb 4d4e:2 root leaf 102: .*rate 2Mbit ceil 2Mbit'
+	run -0 ip netns exec "mv$id-sw" tc filter show dev "$port"
+	assert_output --partial 'flowid 4d4e:2'
+	assert_output --partial 'match 0a510002/ffffffff at 12'
+	[ "$(left | grep -c 'qdisc htb 4d4e:')" = 1 ]
+	left | grep -q "qdisc htb 4d4e: dev $port root"
+	# One link fault at a time per port: the port's root is taken.
+	run -2 --separate-stderr mv-nemesis bandwidth --cluster "$S" \
+		--from n3 --to n1 --rate 1mbit
+	assert_equal "$stderr" \
+		"mv-nemesis: mv$id-sw: $port: htb: the port has a root qdisc already"
+	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
+	assert_equal "$(echo "$output" | jq .value.qdiscs)" 1
+	[ -z "$(left)" ]
+	# --node: every link into the node, with tbf.
+	run -0 --separate-stderr mv-nemesis bandwidth --cluster "$S" \
+		--node n1 --rate 1mbit
+	assert_equal "$(echo "$output" | jq -c '[.value.method, .value.links]')" \
+		'["tbf",[["n2","n1"],["n3","n1"]]]'
+	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
+	[ -z "$(left)" ]
+	run -2 --separate-stderr mv-nemesis bandwidth --cluster "$S" \
+		--from n2 --rate 1mbit
+	assert_equal "$stderr" \
+		"mv-nemesis: bandwidth: give one --node, or --from and --to"
+	run -2 --separate-stderr mv-nemesis bandwidth --cluster "$S" \
+		--from n2 --to n1 --rate 7kbit
+	assert_equal "$stderr" \
+		"mv-nemesis: invalid value for --rate: '7kbit' (8kbit to 10gbit)"
+	[ -z "$(left)" ]
+	mv-nemesis cluster down "$S" >/dev/null
+	nothing_left "$id" "$T"
+}

@@ -5,7 +5,8 @@
  * filters must send the chosen source's packets, and only those, to its
  * class (tc -s class counts them too); with netem leaves where the probe
  * says the kernel has netem, else the start must fail with the kernel's
- * words and leave nothing.
+ * words and leave nothing.  A rate on one link's class limits that link
+ * only.
  */
 #define _GNU_SOURCE /* setns */
 #include <arpa/inet.h>
@@ -252,6 +253,143 @@ netem_leaf(int have, const char *why)
 	OK(!ours_left(port[2]), "nothing left after netem");
 }
 
+/* ---- a bandwidth limit on one link ---- */
+
+/* What two flows into node 3 got: bytes and last arrival per source. */
+struct flows {
+	long long bytes[2];
+	int64_t t0, tlast[2];
+};
+
+/* Reads what waits on rx, by source (node 1 or 2) into w. */
+static void
+drain(struct flows *w)
+{
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	char b[2048], src[32];
+	ssize_t n;
+	int i;
+
+	while ((n = recvfrom(rx, b, sizeof(b), MSG_DONTWAIT,
+	            (struct sockaddr *)&from, &fl))
+	    > 0) {
+		inet_ntop(AF_INET, &from.sin_addr, src, sizeof(src));
+		for (i = 0; i < 2; i++)
+			if (strcmp(src, addr[i]) == 0) {
+				w->bytes[i] += n;
+				w->tlast[i] = mv_now_ns();
+			}
+		fl = sizeof(from);
+	}
+}
+
+/*
+ * Sends k datagrams of 1000 bytes from node 1 (and, with both, from node
+ * 2 too) to node 3, one each every 2667 us (3 Mbit/s a flow), receiving
+ * as they come, then until 300 ms pass without one.  bps[i]: what node 3
+ * got from node i+1, bit/s from the first send to its last arrival.
+ */
+static void
+flow(int k, int both, double bps[2])
+{
+	struct sockaddr_in a;
+	struct pollfd p = {0, POLLIN, 0};
+	struct flows w;
+	char b[1000];
+	int s[2], i, j;
+	int64_t next, now;
+
+	memset(&w, 0, sizeof(w));
+	memset(b, 'x', sizeof(b));
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(9000);
+	inet_pton(AF_INET, addr[2], &a.sin_addr);
+	p.fd = rx;
+	for (j = 0; j < 2; j++)
+		s[j] = ns_socket(nsn[j], SOCK_DGRAM);
+	while (recv(rx, b, sizeof(b), MSG_DONTWAIT) > 0)
+		;
+	w.t0 = next = mv_now_ns();
+	for (i = 0; i < k; i++) {
+		for (j = 0; j < 1 + both; j++)
+			sendto(s[j], b, sizeof(b), 0, (struct sockaddr *)&a,
+			    sizeof(a));
+		next += 2667000;
+		while ((now = mv_now_ns()) < next) {
+			drain(&w);
+			poll(&p, 1, (int)((next - now) / 1000000));
+		}
+	}
+	while (poll(&p, 1, 300) > 0)
+		drain(&w);
+	for (j = 0; j < 2; j++) {
+		close(s[j]);
+		bps[j] = w.tlast[j] > w.t0 ? (double)w.bytes[j] * 8
+		        / ((double)(w.tlast[j] - w.t0) / 1e9)
+		                           : 0;
+	}
+}
+
+/*
+ * A 1 Mbit/s limit on n1 -> n3 only: of 3 Mbit/s offered, n3 gets about
+ * 1 Mbit/s from n1 while n2's flow, at the same time, passes whole; the
+ * stop reports the class's bytes and overlimits; then no limit is left.
+ */
+static void
+ratelimit(void)
+{
+	unsigned char cut[N * N] = {0};
+	struct mv_buf b = MV_BUF_INIT;
+	struct mv_netem_spec s;
+	struct mv_netem *m;
+	struct mv_err e;
+	const char *p;
+	double bps[2];
+	int rc;
+
+	cut[0 * N + 2] = 1; /* n1 -> n3 */
+	memset(&s, 0, sizeof(s));
+	s.netns = sw, s.nodes = nodes, s.n = N, s.cut = cut;
+	s.rate_bps = 7999;
+	OK(mv_netem_start(&s, &e) == NULL
+	        && strcmp(
+	               e.msg, "netem: rate must be 8000 to 10000000000 bit/s")
+	            == 0,
+	    "a rate under 8000 bit/s refused");
+	s.rate_bps = 1000000, s.leaf = MV_NETEM_LEAF_PFIFO;
+	s.limit = 20; /* the excess is dropped, not queued for seconds */
+	if (!OK((m = mv_netem_start(&s, &e)) != NULL, "rate tree built")) {
+		printf("# %s\n", e.msg);
+		return;
+	}
+	flow(375, 1, bps);
+	printf("# limited: n1 %.0f bit/s, n2 %.0f bit/s\n", bps[0], bps[1]);
+	OK(bps[0] > 0.75e6 && bps[0] < 1.2e6,
+	    "1 Mbit/s on n1 -> n3: received 0.75 to 1.2 Mbit/s of 3");
+	OK(bps[1] > 1.5e6, "n2 -> n3 at the same time: over 1.5 Mbit/s");
+	rc = mv_netem_stop(m, &b, &e);
+	mv_buf_addc(&b, '\0');
+	printf("# %s\n", b.p);
+	p = strstr(b.p, "\"bytes\":");
+	OK(rc == 1 && strstr(b.p, "{\"method\":\"htb\",\"leaf\":\"pfifo\",")
+	        && strstr(b.p, "\"rate_bps\":1000000,")
+	        && strstr(b.p, "\"links\":[{\"from\":\"n1\",\"to\":\"n3\",")
+	        && p != NULL && strtoll(p + 8, NULL, 10) > 100000
+	        && (p = strstr(b.p, "\"overlimits\":")) != NULL
+	        && strtoll(p + 13, NULL, 10) > 0
+	        && strstr(b.p, "\"effective\":true"),
+	    "stop reports the class's bytes and overlimits, effective");
+	mv_buf_release(&b);
+	OK(!ours_left(port[2]), "stop removed the tree");
+	flow(188, 0, bps);
+	printf("# after stop: n1 %.0f bit/s\n", bps[0]);
+	OK(bps[0] > 1.5e6, "after stop: n1 -> n3 has no limit");
+	OK(!ours_left(port[0]) && !ours_left(port[1]) && !ours_left(port[2]),
+	    "nothing of ours left");
+}
+
 /* The probe agrees with tc on a veth pair of our own in the switch. */
 static int
 probe(char *why, size_t wsz)
@@ -319,6 +457,7 @@ main(void)
 	classify();
 	undo();
 	netem_leaf(p == 1, why);
+	ratelimit();
 	close(rx);
 	teardown();
 	OK(sh("ip netns list | grep -q mvne%d", (int)(getpid() % 1000000)) != 0,
