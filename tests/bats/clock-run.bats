@@ -6,10 +6,8 @@
 # not assumed; bad usage.  The cluster tests need root, Redis and jq; each
 # brings up its own cluster and takes it down, in teardown too.
 
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load netns
-bats_require_minimum_version 1.5.0
 
 setup() {
 	mv_setup

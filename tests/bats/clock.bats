@@ -4,10 +4,8 @@
 # (libmvtime.so) and through libfaketime, seen live by running processes,
 # undone by reset and by heal; Redis and PostgreSQL end to end.
 
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load netns
-bats_require_minimum_version 1.5.0
 
 setup() {
 	mv_setup

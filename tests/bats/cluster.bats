@@ -4,10 +4,8 @@
 # faulted by node name, brought down or healed after a SIGKILL, leaving
 # nothing behind.  Needs root (namespaces); etcd tests need etcd 3.4.
 
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load netns
-bats_require_minimum_version 1.5.0
 
 setup() { mv_setup; }
 
@@ -29,6 +27,16 @@ EOF
 
 # field STATE JQ: one value of the state file.
 field() { jq -r "$2" "$1"; }
+
+# http_up: the cluster of http_cluster up with the undo log $T/undo; sets
+# S (its state) and id (its run id).
+http_up() {
+	http_cluster
+	run -0 --separate-stderr mv-nemesis cluster up --undo-log "$T/undo" \
+		"$T/c.json"
+	S=$output
+	id=$(field "$S" .run.id)
+}
 
 # The root namespace's links, addresses, IPv4 routes and rules (without
 # lifetimes, which count down).
@@ -90,12 +98,8 @@ reach() {
 
 @test "up: servers in their own namespaces, root untouched; down: nothing left" {
 	need_root
-	http_cluster
 	root_net >"$T/root.before"
-	run -0 --separate-stderr mv-nemesis cluster up --undo-log "$T/undo" \
-		"$T/c.json"
-	S=$output
-	id=$(field "$S" .run.id)
+	http_up
 	[ "$(field "$S" '.nodes | length')" = 3 ]
 	[ "$(field "$S" '.nodes[1].netns')" = "mv$id-n2" ]
 	[ "$(field "$S" '.nodes[1].addr')" = 10.77.0.2 ]
@@ -134,11 +138,7 @@ reach() {
 
 @test "process faults by node name; restart uses the node's own command" {
 	need_root
-	http_cluster
-	run -0 --separate-stderr mv-nemesis cluster up --undo-log "$T/undo" \
-		"$T/c.json"
-	S=$output
-	id=$(field "$S" .run.id)
+	http_up
 	old=$(field "$S" '.nodes[1].pid')
 	run -0 --separate-stderr mv-nemesis kill --cluster "$S" --node n2
 	assert_equal "$(echo "$output" | jq -c '[.f,.value.node,.value.effect]')" \
@@ -320,11 +320,7 @@ EOF
 
 @test "partitions on a cluster: one-shot until heal, and in a run schedule" {
 	need_root
-	http_cluster
-	run -0 --separate-stderr mv-nemesis cluster up --undo-log "$T/undo" \
-		"$T/c.json"
-	S=$output
-	id=$(field "$S" .run.id)
+	http_up
 	# from NODE ADDR: can node NODE open the server at ADDR?
 	from() { ip netns exec "mv$id-$1" \
 		timeout 1 bash -c "exec 5<>/dev/tcp/$2/8000" 2>/dev/null; }
@@ -416,6 +412,33 @@ link_faults_of() {
 	ip netns exec "mv$1-sw" tc qdisc show | grep 4d56: || :
 }
 
+# wait_link_faults: waits (5 s at most) until run $id has a table or qdisc
+# of ours in its switch.
+wait_link_faults() {
+	local k
+	for ((k = 0; k < 100; k++)); do
+		[ -n "$(link_faults_of "$id")" ] && break
+		sleep 0.05
+	done
+}
+
+# killed_run FAULTS [OPTION...]: an mv-nemesis run of FAULTS on node n1 of
+# $S, its input the FIFO on fd 6 that the test holds open (so no process
+# outlives the test), SIGKILLed once a link fault of it is in place (5 s
+# at most); sets made to the link faults it left.
+killed_run() {
+	local faults=$1 nem
+	shift
+	mv-nemesis run --cluster "$S" --node n1 --faults "$faults" \
+		--schedule periodic --interval 1ms --duration 30s "$@" \
+		<&6 >/dev/null 2>&1 &
+	nem=$!
+	wait_link_faults
+	made=$(link_faults_of "$id")
+	kill -KILL "$nem" || :
+	wait "$nem" || :
+}
+
 @test "delay, loss, dup, bandwidth: in a run schedule, one-shot until heal, healed after SIGKILL" {
 	need_root
 	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ||
@@ -453,10 +476,7 @@ link_faults_of() {
 	mv-nemesis delay --cluster "$S" --from n2 --to n1 --delay 50ms \
 		--jitter 5ms --net-method nfqueue >"$T/delay.out" 2>&1 &
 	dpid=$!
-	for ((k = 0; k < 100; k++)); do
-		[ -n "$(link_faults_of "$id")" ] && break
-		sleep 0.05
-	done
+	wait_link_faults
 	sleep 0.5
 	kill -TERM "$dpid" || :
 	st=0
@@ -467,36 +487,15 @@ link_faults_of() {
 		'["start-delay",[["n2","n1"]]] ["stop-delay",true] '
 	[ -z "$(link_faults_of "$id")" ]
 	# SIGKILLed with a delay in force: heal --cluster removes it.
-	# (Input from a FIFO we hold open: no process outlives the test.)
 	mkfifo "$T/in"
 	exec 6<>"$T/in"
-	mv-nemesis run --cluster "$S" --node n1 --faults delay \
-		--schedule periodic --interval 1ms --duration 30s \
-		--net-method nfqueue <&6 >/dev/null 2>&1 &
-	nem=$!
-	for ((k = 0; k < 100; k++)); do
-		[ -n "$(link_faults_of "$id")" ] && break
-		sleep 0.05
-	done
-	made=$(link_faults_of "$id")
-	kill -KILL "$nem" || :
-	wait "$nem" || :
+	killed_run delay --net-method nfqueue
 	[ -n "$made" ]
 	run -0 --separate-stderr mv-nemesis heal --cluster "$S"
 	assert_equal "$(echo "$output" | jq .value.tables)" 1
 	[ -z "$(link_faults_of "$id")" ]
 	# SIGKILLed with a bandwidth limit: heal of the undo log tears down all.
-	mv-nemesis run --cluster "$S" --node n1 --faults bandwidth \
-		--schedule periodic --interval 1ms --duration 30s \
-		<&6 >/dev/null 2>&1 &
-	nem=$!
-	for ((k = 0; k < 100; k++)); do
-		[ -n "$(link_faults_of "$id")" ] && break
-		sleep 0.05
-	done
-	made=$(link_faults_of "$id")
-	kill -KILL "$nem" || :
-	wait "$nem" || :
+	killed_run bandwidth
 	exec 6>&-
 	[ -n "$made" ]
 	kill "$traffic" || :

@@ -4,9 +4,7 @@
 # PostgreSQL 15; the naive client's race found by mv-check; the server
 # stopped or paused mid-run; an absent server; malformed targets.
 
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 
 # The newest PostgreSQL installed (Debian 12: 15), unless PGBIN says.
 PGBIN=${PGBIN:-$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)}
@@ -67,9 +65,7 @@ teardown_file() {
 
 setup() {
 	[ -z "$PG_SKIP" ] || skip "$PG_SKIP"
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
+	mv_setup
 	SUT="pg://host=$PGDIR port=$PGPORT dbname=postgres user=postgres"
 }
 

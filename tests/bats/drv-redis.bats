@@ -3,18 +3,11 @@
 # routed to a replica, the outcome of ops when the server dies, is
 # unreachable or refuses writes, and malformed targets.
 
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load servers
 
 setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
-	# The system's python3: a version manager's shim costs seconds a call.
-	PY=/usr/bin/python3
-	[ -x "$PY" ] || PY=python3
+	mv_setup
 	# shellcheck disable=SC2034 # read by well_formed (servers.bash)
 	WELL_FORMED_COUNTS=error-word
 	PORT="" # set by start_redis (servers.bash)

@@ -7,10 +7,8 @@
 # nothing of any of them remains.  Needs root; the etcd tests need etcd 3.4
 # and etcdctl, the Redis tests redis-server and redis-cli.
 
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load netns
-bats_require_minimum_version 1.5.0
 
 setup() {
 	mv_setup
@@ -109,6 +107,40 @@ done_ops() { grep -c '"type":"\(ok\|fail\|info\)","process":[0-9]' "$T/h" || :; 
 last() {
 	grep '"type":"\(ok\|fail\|info\)","process":[0-9]' "$T/h" | tail -n 1 |
 		jq -r '"\(.type) \(.ovc.src)"'
+}
+
+# redis_up ID: the Redis cluster up under run id ID, its replica synced;
+# sets p and r (the addresses of the primary r1 and the replica r2).
+redis_up() {
+	need_root
+	need_redis
+	redis_cluster
+	up "$T/c.json" "$1"
+	replica_synced
+	p=$(addr r1)
+	r=$(addr r2)
+}
+
+# replica_misses_write: the ops and the fault before each Redis test's
+# own: a write of 1 the replica has, two reads, the replica cut off from
+# the primary, a write of 2 it misses.
+replica_misses_write() {
+	op write 1
+	wait_replica 1
+	op read
+	op read
+	mv-nemesis partition isolate --cluster "$S" --node r2
+	op write 2
+	sleep 0.2
+}
+
+# redis_exec: the register ops on standard input run one at a time (-c 1:
+# mv-exec records each completion before it reads the next line, so the
+# history keeps their order), writes to the primary, reads from the
+# replica, into the history $T/h.
+redis_exec() {
+	mv-exec -w register --netns "$CL" -c 1 --timeout 1s \
+		--sut "redis://$p:6379?read=$r:6379&prefix=e2e/" >"$T/h"
 }
 
 @test "etcd, linearizable reads, under partitions and kills: valid" {
@@ -219,26 +251,12 @@ last() {
 }
 
 @test "Redis, reads from a replica cut off from its primary: stale-read" {
-	need_root
-	need_redis
-	redis_cluster
-	up "$T/c.json" "ec$$"
-	replica_synced
-	p=$(addr r1)
-	r=$(addr r2)
+	redis_up "ec$$"
 	# One write while the replica is cut off, reads that miss it, then
 	# the heal, and reads once the replica has it: the write was seen, so
 	# the reads that missed it were stale, not the write lost.
-	# One op at a time (-c 1): mv-exec records each completion before it
-	# reads the next line, so the history keeps the order of this list.
 	{
-		op write 1
-		wait_replica 1
-		op read
-		op read
-		mv-nemesis partition isolate --cluster "$S" --node r2
-		op write 2
-		sleep 0.2
+		replica_misses_write
 		for _ in 1 2 3 4 5; do
 			op read
 			sleep 0.05
@@ -247,8 +265,7 @@ last() {
 		wait_replica 2
 		op read
 		op read
-	} | mv-exec -w register --netns "$CL" -c 1 --timeout 1s \
-		--sut "redis://$p:6379?read=$r:6379&prefix=e2e/" >"$T/h"
+	} | redis_exec
 	run -0 jq -sc '[.[] | select(.type == "ok") | "\(.f) \(.value)"]' "$T/h"
 	assert_output --partial '"write 2"'
 	assert_output --partial '"read 2"'
@@ -260,13 +277,7 @@ last() {
 }
 
 @test "Redis, primary killed, replica promoted: the write it missed is lost" {
-	need_root
-	need_redis
-	redis_cluster
-	up "$T/c.json" "ed$$"
-	replica_synced
-	p=$(addr r1)
-	r=$(addr r2)
+	redis_up "ed$$"
 	# The replica misses write 2 (partitioned), the primary dies with it
 	# (SIGKILL, no disk), the replica becomes the primary: every later
 	# read returns 1, and no read ever returned 2.  The kill is in the
@@ -274,21 +285,14 @@ last() {
 	# durability pass names the acknowledged write lost across the crash
 	# (without the kill event the search would call it lost-write).
 	{
-		op write 1
-		wait_replica 1
-		op read
-		op read
-		mv-nemesis partition isolate --cluster "$S" --node r2
-		op write 2
-		sleep 0.2
+		replica_misses_write
 		mv-nemesis kill --cluster "$S" --node r1
 		ip netns exec "$CL" redis-cli -h "$r" replicaof no one >/dev/null
 		for _ in 1 2 3; do
 			op read
 			sleep 0.05
 		done
-	} | mv-exec -w register --netns "$CL" -c 1 --timeout 1s \
-		--sut "redis://$p:6379?read=$r:6379&prefix=e2e/" >"$T/h"
+	} | redis_exec
 	run -0 jq -sc '[.[] | select(.process == "nemesis")
 		| [.f, .value.kind // .value.effect]]' "$T/h"
 	assert_output '[["start-partition","isolate"],["kill","killed"]]'

@@ -4,10 +4,8 @@
 # node's cgroup, thawed by heal after a SIGKILL, killed while frozen, and
 # no cgroup of the run left behind.  Needs root.
 
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load netns
-bats_require_minimum_version 1.5.0
 
 setup() { mv_setup; }
 

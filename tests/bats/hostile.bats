@@ -2,14 +2,10 @@
 # Hostile input to every tool that reads histories: one line naming the
 # file and line, exit status 2, no crash (run on the sanitizer build too).
 
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 
 setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
+	mv_setup
 	inv='{"type":"invoke","process":0,"f":"read","key":"r0"}'
 	okr='{"type":"ok","process":0,"f":"read","key":"r0","value":null}'
 }

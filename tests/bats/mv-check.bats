@@ -1,26 +1,11 @@
 #!/usr/bin/env bats
 # mv-check: verdicts for every model, anomaly names, budgets, bad input.
 
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load examples
-bats_require_minimum_version 1.5.0
+load records
 
-setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
-}
-
-# op PROC F KEY [VALUE]: an invocation line; done TYPE PROC F KEY [VALUE].
-op() {
-	printf '{"type":"invoke","process":%s,"f":"%s","key":"%s"%s}\n' \
-	    "$1" "$2" "$3" "${4:+,\"value\":$4}"
-}
-done_() {
-	printf '{"type":"%s","process":%s,"f":"%s","key":"%s"%s}\n' \
-	    "$1" "$2" "$3" "$4" "${5:+,\"value\":$5}"
-}
+setup() { mv_setup; }
 
 # A register history: write 1, write 2, then reads returning $1 and $2.
 two_writes() {
@@ -53,10 +38,7 @@ need_pipeline() {
 }
 
 @test "--help and --version" {
-	run -0 --separate-stderr mv-check --help
-	assert_output --partial 'usage: mv-check [-q] [-m model]'
-	run -0 --separate-stderr mv-check --version
-	assert_output 'mv-check mv 0.1.0'
+	help_and_version mv-check 'usage: mv-check [-q] [-m model]'
 }
 
 @test "a bad option or model is trouble" {
@@ -113,33 +95,29 @@ need_pipeline() {
 	assert_output --partial '"valid":true'
 }
 
+# info_write READ...: a write of 1 ok, a write of 2 left info, then reads
+# by one process returning each READ in turn.
+info_write() {
+	local v
+	op 0 write r0 1; done_ ok 0 write r0 1
+	op 1 write r0 2; done_ info 1 write r0
+	for v; do op 2 read r0; done_ ok 2 read r0 "$v"; done
+}
+
 @test "register: an info write may have happened" {
-	{
-		op 0 write r0 1; done_ ok 0 write r0 1
-		op 1 write r0 2; done_ info 1 write r0
-		op 2 read r0; done_ ok 2 read r0 2
-	} >"$T/h"
+	info_write 2 >"$T/h"
 	run -0 --separate-stderr mv-check "$T/h"
 	assert_output --partial '"valid":true'
 }
 
 @test "register: an info write may never have happened" {
-	{
-		op 0 write r0 1; done_ ok 0 write r0 1
-		op 1 write r0 2; done_ info 1 write r0
-		op 2 read r0; done_ ok 2 read r0 1
-	} >"$T/h"
+	info_write 1 >"$T/h"
 	run -0 --separate-stderr mv-check "$T/h"
 	assert_output --partial '"valid":true'
 }
 
 @test "register: an info write takes effect once" {
-	{
-		op 0 write r0 1; done_ ok 0 write r0 1
-		op 1 write r0 2; done_ info 1 write r0
-		op 2 read r0; done_ ok 2 read r0 2
-		op 2 read r0; done_ ok 2 read r0 1
-	} >"$T/h"
+	info_write 2 1 >"$T/h"
 	run -1 --separate-stderr mv-check "$T/h"
 	assert_output --partial '"valid":false'
 }

@@ -1,16 +1,12 @@
 #!/usr/bin/env bats
 # mv-exec: the embedded store, a command SUT, signals and hostile input.
 
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load examples
 load servers
 
 setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
+	mv_setup
 	CLIENT=$BATS_TEST_DIRNAME/../../examples/client.py
 }
 

@@ -1,16 +1,10 @@
 #!/usr/bin/env bats
 # mv-gen: reproducible workloads of op records.
 
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load examples
 
-setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
-}
+setup() { mv_setup; }
 
 @test "the same seed gives byte-identical output" {
 	mv-gen -w stream -k 3 -n 5000 -s 42 --batch 4 >"$T/a"

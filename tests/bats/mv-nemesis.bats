@@ -3,15 +3,11 @@
 # mv-nemesis: one-shot faults, the filter's schedule, never a process left
 # stopped.
 
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load examples
-bats_require_minimum_version 1.5.0
 
 setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
+	mv_setup
 	PIDS=()
 }
 
@@ -50,10 +46,7 @@ slow_input() {
 }
 
 @test "--help and --version" {
-	run -0 --separate-stderr mv-nemesis --help
-	assert_output --partial 'usage: mv-nemesis pause|resume|kill|term'
-	run -0 --separate-stderr mv-nemesis --version
-	assert_output 'mv-nemesis mv 0.1.0'
+	help_and_version mv-nemesis 'usage: mv-nemesis pause|resume|kill|term'
 }
 
 @test "bad options and modes are trouble" {

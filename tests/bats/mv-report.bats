@@ -1,16 +1,10 @@
 #!/usr/bin/env bats
 # mv-report: counts, latency percentiles, throughput, faults and verdict.
 
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load examples
-bats_require_minimum_version 1.5.0
 
-setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
-}
+setup() { mv_setup; }
 
 # ev TYPE PROC F TIME_MS [VALUE]: one client event on key r0.
 ev() {

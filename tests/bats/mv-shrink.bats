@@ -1,26 +1,13 @@
 #!/usr/bin/env bats
 # mv-shrink: failing histories cut to a 1-minimal core that fails the same way.
 
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load examples
-bats_require_minimum_version 1.5.0
+load records
 
-setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
-}
+setup() { mv_setup; }
 
-# op PROC F KEY [VALUE]: an invocation line; done_ TYPE PROC F KEY [VALUE].
-op() {
-	printf '{"type":"invoke","process":%s,"f":"%s","key":"%s"%s}\n' \
-	    "$1" "$2" "$3" "${4:+,\"value\":$4}"
-}
-done_() {
-	printf '{"type":"%s","process":%s,"f":"%s","key":"%s"%s}\n' \
-	    "$1" "$2" "$3" "$4" "${5:+,\"value\":$5}"
-}
+# ok PROC F KEY VALUE: an op and its ok; okr PROC KEY VALUE: a read of VALUE.
 ok() { op "$1" "$2" "$3" "$4"; done_ ok "$1" "$2" "$3" "$4"; }
 okr() { op "$1" read "$2"; done_ ok "$1" read "$2" "$3"; }
 
@@ -41,10 +28,7 @@ stale() {
 ops() { grep -c '"type":"invoke"' "$1"; }
 
 @test "--help and --version" {
-	run -0 --separate-stderr mv-shrink --help
-	assert_output --partial 'usage: mv-shrink [-v] [-m model]'
-	run -0 --separate-stderr mv-shrink --version
-	assert_output 'mv-shrink mv 0.1.0'
+	help_and_version mv-shrink 'usage: mv-shrink [-v] [-m model]'
 }
 
 @test "bad options are trouble" {

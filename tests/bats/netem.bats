@@ -4,10 +4,8 @@
 # NFQUEUE delayer and nftables), --net-method forces one, and nothing is
 # left on the switch ports.  Needs root (namespaces).
 
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load common
 load netns
-bats_require_minimum_version 1.5.0
 
 setup() {
 	mv_setup

@@ -1,23 +1,9 @@
 # Shared by the suites that bring clusters up in network namespaces with
-# mv-nemesis cluster (load netns): the setup, the skips for what they need,
+# mv-nemesis cluster (load netns, after common): the skips for what they need,
 # the teardown that heals what a test left, a cluster of sleepers, an
 # etcd cluster's description, up and down under a run id, and the check
 # that nothing of a run is left.  The helpers use $T (the test's scratch
 # directory) for descriptions, undo logs and run directories.
-
-# mv_setup: the tools under test first in PATH ($MV_BIN, by default the
-# build's), T the test's scratch directory, PY a python3 that starts fast
-# (a version manager's shim can take seconds a call).
-mv_setup() {
-	MV_BIN=${MV_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
-	PATH=$MV_BIN:$PATH
-	T=$BATS_TEST_TMPDIR
-	# shellcheck disable=SC2034 # for the suites
-	PY=python3
-	# shellcheck disable=SC2034 # for the suites
-	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-	return 0
-}
 
 # need_root [WHY]: skips unless we are root (for WHY, by default network
 # namespaces), have the tools the checks use (ip, tc, nft, jq) and can
