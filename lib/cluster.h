@@ -183,4 +183,22 @@ int mv_cluster_log(const char *path, const char *line, struct mv_err *e);
  */
 unsigned long long mv_proc_start_time(long pid);
 
+/*
+ * Whether pid is still the process that started at st: 1, with *fd a
+ * pidfd naming that very process (signals through it cannot reach a pid's
+ * next owner; -1 where the kernel has none) that the caller closes; 0,
+ * with *fd -1, when it is gone.
+ */
+int mv_proc_hold(long pid, unsigned long long st, int *fd);
+
+/*
+ * Forks a child that its parent can hold back and hear from: a "go" pipe
+ * the child reads to wait for leave, and a "report" pipe it writes to.
+ * Returns 0 in the child, with *go the read end and *rep the write end;
+ * the child's pid in the parent, with *go the write end and *rep the read
+ * end (the other ends are closed on both sides, and all are close-on-exec).
+ * -1 with e filled, and nothing left open, if a pipe or the fork fails.
+ */
+pid_t mv_fork_gated(int *go, int *rep, struct mv_err *e);
+
 #endif

@@ -57,6 +57,7 @@
 #include "mv.h"
 #include "netfault.h"
 #include "ns.h"
+#include "rtsock.h"
 
 /*
  * libnetfilter_queue.h pulls in libnfnetlink's older copy of nfnetlink.h,
@@ -895,8 +896,7 @@ dl_report(
 	    "\"reorder\":%u,\"packets\":%llu,\"delayed\":%llu,"
 	    "\"reordered\":%llu,\"overflow\":%llu,\"flushed\":%llu,"
 	    "\"mean_ms\":%.3f,\"target_ms\":%.3f,\"late_ms\":%.3f,"
-	    "\"max_ms\":%.3f,"
-	    "\"effective\":%s",
+	    "\"max_ms\":%.3f",
 	    d->queue, d->delay_ms, d->jitter_ms,
 	    d->dist == MV_DELAY_NORMAL ? "normal" : "uniform", d->reorder,
 	    (unsigned long long)d->packets, (unsigned long long)d->delayed,
@@ -904,15 +904,8 @@ dl_report(
 	    (unsigned long long)d->flushed, (double)d->sum_hold / n / 1e6,
 	    (double)d->sum_target / n / 1e6,
 	    (double)(d->sum_hold - d->sum_target) / n / 1e6,
-	    (double)d->max_hold / 1e6,
-	    v > 0        ? "true"
-	        : v == 0 ? "false"
-	                 : "null");
-	if (reason[0] != '\0') {
-		mv_buf_adds(out, ",\"reason\":");
-		mv_buf_add_jstr(out, reason, strlen(reason));
-	}
-	mv_buf_adds(out, "}");
+	    (double)d->max_hold / 1e6);
+	mv_nf_report_end(out, v, reason);
 }
 
 /* Sends c to the delayer; with wait, waits (2 s at most) for its ack. */
@@ -988,21 +981,15 @@ rt_open(const char *netns, const char *port, int *ifindex, int missing_ok,
 {
 	struct nl_sock *sk;
 	struct rtnl_link *l = NULL;
-	int back = -1, rc;
+	int rc;
 
 	*ifindex = 0;
 	if (!mv_ifname_ok(port))
 		return mv_err_set(e, "bad port name: %s", port ? port : ""),
 		       NULL;
-	if (mv_netns_enter(netns, &back, e) < 0)
+	if ((sk = mv_rtsock_open(netns, e)) == NULL)
 		return NULL;
-	if ((sk = nl_socket_alloc()) == NULL) {
-		mv_netns_leave(back);
-		return mv_err_set(e, "%s: out of memory", netns), NULL;
-	}
-	rc = nl_connect(sk, NETLINK_ROUTE);
-	mv_netns_leave(back);
-	if (rc == 0 && (rc = rtnl_link_get_kernel(sk, 0, port, &l)) == 0) {
+	if ((rc = rtnl_link_get_kernel(sk, 0, port, &l)) == 0) {
 		*ifindex = rtnl_link_get_ifindex(l);
 		rtnl_link_put(l);
 	}
@@ -1114,19 +1101,12 @@ mv_bw_stop(struct mv_bw *b, struct mv_buf *out, struct mv_err *e)
 		mv_buf_addf(out,
 		    ",\"rate_bps\":%llu,\"burst\":%u,\"bytes\":%llu,"
 		    "\"packets\":%llu,\"drops\":%llu,\"overlimits\":%llu,"
-		    "\"seconds\":%.3f,\"measured_bps\":%.0f,\"effective\":%s",
+		    "\"seconds\":%.3f,\"measured_bps\":%.0f",
 		    (unsigned long long)b->rate_bps, b->burst,
 		    (unsigned long long)bytes, (unsigned long long)pk,
 		    (unsigned long long)drops, (unsigned long long)over, sec,
-		    sec > 0 ? (double)bytes * 8 / sec : 0,
-		    v > 0        ? "true"
-		        : v == 0 ? "false"
-		                 : "null");
-		if (reason[0] != '\0') {
-			mv_buf_adds(out, ",\"reason\":");
-			mv_buf_add_jstr(out, reason, strlen(reason));
-		}
-		mv_buf_adds(out, "}");
+		    sec > 0 ? (double)bytes * 8 / sec : 0);
+		mv_nf_report_end(out, v, reason);
 	}
 	bw_free(b);
 	return rc < 0 ? -1 : v > 0;

@@ -751,6 +751,21 @@ is_noscript(const redisReply *r)
 	    && strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
+/*
+ * Forgets the script's sha and k's command after a NOSCRIPT (a restarted
+ * server), so that the script is loaded and the command built again.
+ */
+static void
+unbuild(struct call *k, char *sha)
+{
+	sha[0] = '\0';
+	free(k->cm.xargv);
+	free(k->cm.xlen);
+	memset(&k->cm, 0, sizeof(k->cm));
+	mv_buf_reset(&k->a);
+	mv_buf_reset(&k->b);
+}
+
 /* Runs k on ep; returns invoke's result. */
 static int
 run(struct rconn *c, struct ep *ep, struct call *k)
@@ -782,12 +797,7 @@ run(struct rconn *c, struct ep *ep, struct call *k)
 			break;
 		freeReplyObject(r);
 		r = NULL;
-		sha[0] = '\0';
-		free(k->cm.xargv);
-		free(k->cm.xlen);
-		memset(&k->cm, 0, sizeof(k->cm));
-		mv_buf_reset(&k->a);
-		mv_buf_reset(&k->b);
+		unbuild(k, sha);
 	}
 	take_reply(k, r);
 	freeReplyObject(r);
@@ -1094,12 +1104,7 @@ nb_run(struct rconn *c, struct mv_drv_res *res, int io, int *fd, short *events)
 		if (!brk && sha && is_noscript(r) && nb->tries++ == 0) {
 			/* Not run at all (a restarted server): load, retry. */
 			freeReplyObject(r);
-			sha[0] = '\0';
-			free(k->cm.xargv);
-			free(k->cm.xlen);
-			memset(&k->cm, 0, sizeof(k->cm));
-			mv_buf_reset(&k->a);
-			mv_buf_reset(&k->b);
+			unbuild(k, sha);
 			nb->phase = P_READY;
 			continue;
 		}

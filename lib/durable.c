@@ -280,22 +280,29 @@ cmp_ack(const void *pa, const void *pb)
 	return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
+/* The first index in a[lo..hi), sorted by cmp_ack, not before (key, pos). */
+static size_t
+lower_bound(const struct ack *a, size_t lo, size_t hi, uint32_t key, size_t pos)
+{
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (a[mid].key < key || (a[mid].key == key && a[mid].pos < pos))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* The acks of key, sorted by position: a[*lo .. *hi). */
 static void
 key_range(const struct ack *a, size_t n, uint32_t key, size_t *lo, size_t *hi)
 {
-	size_t l = 0, h = n;
+	size_t h;
 
-	while (l < h) {
-		size_t mid = (l + h) / 2;
-
-		if (a[mid].key < key)
-			l = mid + 1;
-		else
-			h = mid;
-	}
-	*lo = l;
-	for (h = l; h < n && a[h].key == key; h++)
+	*lo = lower_bound(a, 0, n, key, 0);
+	for (h = *lo; h < n && a[h].key == key; h++)
 		;
 	*hi = h;
 }
@@ -386,21 +393,6 @@ pseudo_ack(struct dur *d, uint32_t r, uint32_t v, struct ack *a, size_t *n)
 	a[(*n)++].pseudo = 1;
 }
 
-/* The first index in a[lo..hi) whose position is not before pos. */
-static size_t
-before(const struct ack *a, size_t lo, size_t hi, size_t pos)
-{
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (a[mid].pos < pos)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /*
  * Register, kv put: after a crash, a read may not return a value whose
  * every writer completed before an acknowledged write began.
@@ -435,8 +427,8 @@ reg_reads(struct dur *d, struct ack *a, size_t n, struct mv_hfinding *f,
 				continue;
 			maxret = x->nw == 0 ? 0 : x->maxret;
 			key_range(a, n, r->key, &lo, &hi);
-			if ((k = before(a, lo, hi, c)) == lo || maxret == NOPOS
-			    || maxret >= a[best[k - 1]].inv)
+			if ((k = lower_bound(a, lo, hi, r->key, c)) == lo
+			    || maxret == NOPOS || maxret >= a[best[k - 1]].inv)
 				continue;
 			finding(d, f, &a[best[k - 1]], (uint32_t)i,
 			    "yet it returned ");
@@ -518,7 +510,7 @@ set_reads(struct dur *d, struct ack *a, size_t n, struct mv_hfinding *f,
 			if ((c = crash_before(d, r->inv)) == NOPOS)
 				continue;
 			key_range(a, n, r->key, &lo, &hi);
-			req = before(a, lo, hi, c) - lo;
+			req = lower_bound(a, lo, hi, r->key, c) - lo;
 			stamp++;
 			for (j = 0, k = 0; j < m; j++) {
 				struct dval *x = &d->val[el[j]];

@@ -35,38 +35,45 @@ mv_jtok_span(const struct mv_tok *t, size_t *start)
 	return (size_t)(t->end - t->start);
 }
 
+/* Length of the valid UTF-8 sequence at s[0..n), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t k, j;
+	uint32_t cp;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		k = 1, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		k = 2, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		k = 3, cp = c & 0x07;
+	else
+		return 0;
+	for (j = 1; j <= k; j++) {
+		if (j >= n || (s[j] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[j] & 0x3f);
+	}
+	if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff
+	    || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return k + 1;
+}
+
 int
 mv_utf8_valid(const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
+	size_t i = 0, k;
 
 	while (i < n) {
-		unsigned char c = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 3, cp = c & 0x07;
-		else
+		if (s[i] < 0x80)
+			k = 1;
+		else if ((k = utf8_seq(s + i, n - i)) == 0)
 			return 0;
-		for (size_t j = 1; j <= k; j++) {
-			if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000)
-		    || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += k + 1;
+		i += k;
 	}
 	return 1;
 }
@@ -147,33 +154,6 @@ jp_ws(struct jp *p)
 	    && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
 		i++;
 	p->i = i;
-}
-
-/* Length of the valid UTF-8 sequence at s[0..n), or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t k, j;
-	uint32_t cp;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		k = 1, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		k = 2, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		k = 3, cp = c & 0x07;
-	else
-		return 0;
-	for (j = 1; j <= k; j++) {
-		if (j >= n || (s[j] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[j] & 0x3f);
-	}
-	if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff
-	    || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return k + 1;
 }
 
 /* An escape at s[i] == '\\'; advances p->i past it. */

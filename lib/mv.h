@@ -35,6 +35,13 @@ int mv_err_set(struct mv_err *e, const char *fmt, ...)
 int mv_parse_int(const char *opt, const char *s, long long min, long long max,
     long long *out, struct mv_err *e);
 
+/*
+ * Parses a probability in [0, 1] (strtod's syntax) for option opt.  On
+ * failure fills e with "invalid value for OPT: VALUE" and returns -1.
+ */
+int mv_parse_ratio(
+    const char *opt, const char *s, double *out, struct mv_err *e);
+
 /* Parses a duration such as 10, 10s, 250ms, 3us, 5ns, 2m into nanoseconds. */
 int mv_parse_duration(
     const char *opt, const char *s, int64_t *ns, struct mv_err *e);

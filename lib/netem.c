@@ -42,6 +42,7 @@
 #include "mv.h"
 #include "netem.h"
 #include "ns.h"
+#include "rtsock.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -116,21 +117,10 @@ static struct nl_sock *
 rt_sock(const char *netns, struct ack *a, struct mv_err *e)
 {
 	struct nl_sock *sk;
-	int back, one = 1, rc;
+	int one = 1;
 
-	if (mv_netns_enter(netns, &back, e) < 0)
+	if ((sk = mv_rtsock_open(netns, e)) == NULL)
 		return NULL;
-	if ((sk = nl_socket_alloc()) == NULL) {
-		mv_netns_leave(back);
-		return mv_err_set(e, "%s: out of memory", netns), NULL;
-	}
-	rc = nl_connect(sk, NETLINK_ROUTE);
-	mv_netns_leave(back);
-	if (rc < 0) {
-		nl_socket_free(sk);
-		return mv_err_set(e, "%s: netlink: %s", netns, nl_geterror(rc)),
-		       NULL;
-	}
 	/* Without them only the errno comes back: not fatal. */
 	(void)setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK,
 	    &one, sizeof(one));
@@ -158,6 +148,18 @@ if_index(struct nl_sock *sk, const char *name, int *rc)
 	return i;
 }
 
+/* A new qdisc, class or filter (o) on ifindex under parent, of kind. */
+static int
+tc_init(struct rtnl_tc *o, int ifindex, uint32_t parent, uint32_t handle,
+    const char *kind)
+{
+	rtnl_tc_set_ifindex(o, ifindex);
+	rtnl_tc_set_parent(o, parent);
+	if (handle != 0)
+		rtnl_tc_set_handle(o, handle);
+	return rtnl_tc_set_kind(o, kind);
+}
+
 /* Adds a netem qdisc (delay 10 ms) as the root of ifindex and deletes
  * it; 0, or a libnl error (the kernel's in *a). */
 static int
@@ -168,10 +170,9 @@ try_netem(struct nl_sock *sk, int ifindex)
 
 	if (q == NULL)
 		return -NLE_NOMEM;
-	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
-	rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(ROOT_MAJOR, 0));
-	if ((rc = rtnl_tc_set_kind(TC_CAST(q), "netem")) == 0) {
+	if ((rc = tc_init(TC_CAST(q), ifindex, TC_H_ROOT,
+	         TC_HANDLE(ROOT_MAJOR, 0), "netem"))
+	    == 0) {
 		rtnl_netem_set_delay(q, 10000);
 		if ((rc = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL))
 		    == 0)
@@ -288,18 +289,6 @@ mv_tc_root_delete(struct nl_sock *sk, int ifindex, unsigned major)
 	rc = rtnl_qdisc_delete(sk, q);
 	rtnl_qdisc_put(q);
 	return rc;
-}
-
-/* A new qdisc, class or filter (o) on ifindex under parent, of kind. */
-static int
-tc_init(struct rtnl_tc *o, int ifindex, uint32_t parent, uint32_t handle,
-    const char *kind)
-{
-	rtnl_tc_set_ifindex(o, ifindex);
-	rtnl_tc_set_parent(o, parent);
-	if (handle != 0)
-		rtnl_tc_set_handle(o, handle);
-	return rtnl_tc_set_kind(o, kind);
 }
 
 /* The htb root of ifindex; 0 or a libnl error. */
@@ -668,16 +657,9 @@ report(const struct mv_netem *m, struct mv_buf *out)
 		v = 0, why = "no packet was lost";
 	else if (m->rate_bps > 0 && ov == 0)
 		v = -1, why = "the traffic stayed under the rate";
-	mv_buf_addf(&b, ",\"packets\":%llu,\"drops\":%llu,\"effective\":%s",
-	    (unsigned long long)pk, (unsigned long long)dr,
-	    v > 0        ? "true"
-	        : v == 0 ? "false"
-	                 : "null");
-	if (why[0] != '\0') {
-		mv_buf_adds(&b, ",\"reason\":");
-		mv_buf_add_jstr(&b, why, strlen(why));
-	}
-	mv_buf_adds(&b, "}");
+	mv_buf_addf(&b, ",\"packets\":%llu,\"drops\":%llu",
+	    (unsigned long long)pk, (unsigned long long)dr);
+	mv_nf_report_end(&b, v, why);
 	if (out != NULL)
 		mv_buf_add(out, b.p, b.len);
 	mv_buf_release(&b);

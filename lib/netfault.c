@@ -800,8 +800,15 @@ report(
 		    dup ? "duplicated" : "dropped",
 		    dup ? (long long)(c - s) : (long long)(s - c));
 	}
-	mv_buf_addf(out, "],\"sent\":%llu,\"crossed\":%llu,\"effective\":%s",
-	    (unsigned long long)sent, (unsigned long long)crossed,
+	mv_buf_addf(out, "],\"sent\":%llu,\"crossed\":%llu",
+	    (unsigned long long)sent, (unsigned long long)crossed);
+	mv_nf_report_end(out, v, reason);
+}
+
+void
+mv_nf_report_end(struct mv_buf *out, int v, const char *reason)
+{
+	mv_buf_addf(out, ",\"effective\":%s",
 	    v > 0        ? "true"
 	        : v == 0 ? "false"
 	                 : "null");

@@ -157,6 +157,13 @@ int mv_netfault_stop(
     struct mv_netfault *f, struct mv_buf *out, struct mv_err *e);
 
 /*
+ * Ends an efficacy report (this one's, delay.h's and netem.h's): appends
+ * ,"effective":true|false|null for v > 0, 0, < 0, then ,"reason":R when
+ * reason is not empty, then the closing brace.
+ */
+void mv_nf_report_end(struct mv_buf *out, int v, const char *reason);
+
+/*
  * Counts only: opens the captures of s (s->capture is ignored) and starts
  * counting, installing no rule, for a counter process that outlives the
  * one that installs the rules (a one-shot partition).  mv_netfault_stop

@@ -35,6 +35,7 @@
 
 #include "cluster.h"
 #include "freezer.h"
+#include "rtsock.h"
 
 #define NETNS_DIR "/run/netns"
 #define MARKER ".mv-cluster-run" /* in a run directory we made */
@@ -225,30 +226,6 @@ netns_del(const char *name, struct mv_err *e)
 	return 1;
 }
 
-/* A netlink route socket inside namespace name; NULL with e filled. */
-static struct nl_sock *
-nl_in(const char *name, struct mv_err *e)
-{
-	struct nl_sock *sk;
-	int back, rc;
-
-	if (mv_netns_enter(name, &back, e) < 0)
-		return NULL;
-	if ((sk = nl_socket_alloc()) == NULL) {
-		mv_netns_leave(back);
-		mv_err_set(e, "%s: netlink: out of memory", name);
-		return NULL;
-	}
-	rc = nl_connect(sk, NETLINK_ROUTE);
-	mv_netns_leave(back);
-	if (rc < 0) {
-		nl_socket_free(sk);
-		mv_err_set(e, "%s: netlink: %s", name, nl_geterror(rc));
-		return NULL;
-	}
-	return sk;
-}
-
 static int
 nlerr(struct mv_err *e, const char *ns, const char *what, const char *ifname,
     int rc)
@@ -348,7 +325,7 @@ join(struct mv_cluster *c, struct nl_sock *sw, int br, const char *ns,
 		return nlerr(e, c->switch_ns, "add veth", port, rc);
 	if (link_up(sw, c->switch_ns, port, br, e) < 0)
 		return -1;
-	if ((sk = nl_in(ns, e)) == NULL)
+	if ((sk = mv_rtsock_open(ns, e)) == NULL)
 		return -1;
 	rc = link_up(sk, ns, "lo", 0, e) < 0
 	    || link_up(sk, ns, NODE_IF, 0, e) < 0
@@ -365,7 +342,7 @@ wire(struct mv_cluster *c, struct mv_err *e)
 	int br, rc = -1;
 	size_t i;
 
-	if ((sw = nl_in(c->switch_ns, e)) == NULL)
+	if ((sw = mv_rtsock_open(c->switch_ns, e)) == NULL)
 		return -1;
 	if ((br = rtnl_link_bridge_add(sw, c->bridge)) < 0) {
 		nlerr(e, c->switch_ns, "add bridge", c->bridge, br);
@@ -415,6 +392,23 @@ mv_proc_start_time(long pid)
 	return t;
 }
 
+int
+mv_proc_hold(long pid, unsigned long long st, int *fd)
+{
+	*fd = -1;
+#ifdef SYS_pidfd_open
+	/* Held open, the descriptor names this very process, reused pid or
+	 * not: check its start time after opening. */
+	*fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+#endif
+	if (mv_proc_start_time(pid) == st)
+		return 1;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return 0;
+}
+
 /*
  * In the new process: its own session, the node's namespace and data
  * directory, output to DIR/log; waits for the parent's go (EOF: the
@@ -458,6 +452,32 @@ child(const char *netns, const char *dir, char **argv, int go)
 	_exit(127);
 }
 
+pid_t
+mv_fork_gated(int *go, int *rep, struct mv_err *e)
+{
+	int g[2], r[2];
+	pid_t pid;
+
+	if (pipe2(g, O_CLOEXEC) < 0)
+		return mv_err_set(e, "pipe: %s", strerror(errno));
+	if (pipe2(r, O_CLOEXEC) < 0) {
+		close(g[0]), close(g[1]);
+		return mv_err_set(e, "pipe: %s", strerror(errno));
+	}
+	if ((pid = fork()) == 0) {
+		close(g[1]), close(r[0]);
+		*go = g[0], *rep = r[1];
+		return 0;
+	}
+	close(g[0]), close(r[1]);
+	if (pid < 0) {
+		close(g[1]), close(r[0]);
+		return mv_err_set(e, "fork: %s", strerror(errno));
+	}
+	*go = g[1], *rep = r[0];
+	return pid;
+}
+
 /*
  * Starts argv in namespace netns, detached (a grandchild, so nobody has
  * to reap it), logging "proc NETNS PID START" before letting it run.
@@ -470,46 +490,39 @@ spawn(const char *undo, const char *netns, const char *dir, char **argv,
 {
 	struct mv_err why;
 
-	int go[2], rep[2], status;
+	int go, rep, status;
 	pid_t mid, pid = -1;
 	ssize_t n;
 
-	if (pipe2(go, O_CLOEXEC) < 0)
-		return mv_err_set(e, "pipe: %s", strerror(errno));
-	if (pipe2(rep, O_CLOEXEC) < 0) {
-		close(go[0]), close(go[1]);
-		return mv_err_set(e, "pipe: %s", strerror(errno));
-	}
-	if ((mid = fork()) == 0) {
-		close(go[1]), close(rep[0]);
+	if ((mid = mv_fork_gated(&go, &rep, e)) < 0)
+		return -1;
+	if (mid == 0) {
 		if ((pid = fork()) == 0) {
-			close(rep[1]);
-			child(netns, dir, argv, go[0]);
+			close(rep);
+			child(netns, dir, argv, go);
 		}
-		n = write(rep[1], &pid, sizeof(pid));
+		n = write(rep, &pid, sizeof(pid));
 		_exit(n == (ssize_t)sizeof(pid) ? 0 : 1);
 	}
-	close(go[0]), close(rep[1]);
-	if (mid > 0)
-		while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
-			;
+	while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
+		;
 	pid = -1;
-	n = mid > 0 ? read(rep[0], &pid, sizeof(pid)) : -1;
-	close(rep[0]);
+	n = read(rep, &pid, sizeof(pid));
+	close(rep);
 	if (n != (ssize_t)sizeof(pid) || pid <= 0) {
-		close(go[1]);
+		close(go);
 		return mv_err_set(
 		    e, "fork: %s", strerror(errno ? errno : EAGAIN));
 	}
 	*st = mv_proc_start_time(pid);
 	if (logf_(undo, e, "proc %s %ld %llu", netns, (long)pid, *st) < 0) {
-		close(go[1]); /* it exits on EOF */
+		close(go); /* it exits on EOF */
 		return -1;
 	}
 	/* It waits for the go before it execs: nothing forked yet. */
 	*in_cg = cg && mv_freezer_enter(cg, pid, &why) == 0;
-	n = write(go[1], "g", 1);
-	close(go[1]);
+	n = write(go, "g", 1);
+	close(go);
 	return pid;
 }
 
@@ -893,20 +906,11 @@ rm_run_dir(const char *dir, struct mv_err *e)
 static int
 kill_logged(long pid, unsigned long long st)
 {
-	int fd = -1;
+	int fd;
 
-	if (pid <= 1 || st == 0)
+	/* Signalled through fd where there is one: never a pid's next owner. */
+	if (pid <= 1 || st == 0 || !mv_proc_hold(pid, st, &fd))
 		return 0;
-#ifdef SYS_pidfd_open
-	/* Held open, the descriptor names this very process, reused pid or
-	 * not: check its start time after opening, signal through it. */
-	fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-#endif
-	if (mv_proc_start_time(pid) != st) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
 	/* The pid is ours (same start time): its group too, made by setsid. */
 	kill((pid_t)-pid, SIGKILL);
 #ifdef SYS_pidfd_send_signal

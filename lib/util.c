@@ -43,6 +43,18 @@ mv_parse_int(const char *opt, const char *s, long long min, long long max,
 	return 0;
 }
 
+int
+mv_parse_ratio(const char *opt, const char *s, double *out, struct mv_err *e)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end != '\0' || !(v >= 0 && v <= 1))
+		return mv_err_set(e, "invalid value for %s: '%s'", opt, s);
+	*out = v;
+	return 0;
+}
+
 /* Multiplier of a duration suffix, or 0 if the suffix is not one of ours. */
 static int64_t
 dur_unit(const char *u)

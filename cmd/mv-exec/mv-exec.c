@@ -51,11 +51,11 @@ int_opt(const char *opt, const char *s, long long min, long long max)
 static double
 parse_ratio(const char *opt, const char *s)
 {
-	char *end;
-	double v = strtod(s, &end);
+	struct mv_err e;
+	double v;
 
-	if (end == s || *end != '\0' || !(v >= 0 && v <= 1))
-		errx(MV_EXIT_TROUBLE, "invalid value for %s: '%s'", opt, s);
+	if (mv_parse_ratio(opt, s, &v, &e) < 0)
+		errx(MV_EXIT_TROUBLE, "%s", e.msg);
 	return v;
 }
 

@@ -20,18 +20,6 @@ usage(FILE *f)
 	    "              [-s seed]\n");
 }
 
-/* A probability in [0, 1] for option opt. */
-static double
-parse_ratio(const char *opt, const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end != '\0' || !(v >= 0 && v <= 1))
-		errx(MV_EXIT_TROUBLE, "invalid value for %s: '%s'", opt, s);
-	return v;
-}
-
 static long long
 int_opt(const char *opt, const char *s, long long min, long long max)
 {
@@ -119,7 +107,10 @@ main(int argc, char *argv[])
 				    "unknown distribution: %s", optarg);
 			break;
 		case 'R':
-			o.read_ratio = parse_ratio("--read-ratio", optarg);
+			if (mv_parse_ratio(
+			        "--read-ratio", optarg, &o.read_ratio, &e)
+			    < 0)
+				errx(MV_EXIT_TROUBLE, "%s", e.msg);
 			break;
 		case 'b': o.batch = int_opt("--batch", optarg, 1, 1000); break;
 		case 's':

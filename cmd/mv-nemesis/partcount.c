@@ -9,7 +9,6 @@
  * gone means it died without counting; absent means a heal has already
  * reported it.
  */
-#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -118,7 +117,7 @@ partcount_start(const struct mv_cluster *c, const struct mv_nf_spec *sp,
     const char *kind, struct mv_err *e)
 {
 	char msg[sizeof(e->msg)], line[4400];
-	int go[2], rep[2];
+	int go, rep;
 	ssize_t n;
 	pid_t pid;
 
@@ -128,24 +127,13 @@ partcount_start(const struct mv_cluster *c, const struct mv_nf_spec *sp,
 	        cfile, sizeof(cfile), "%s/count-%s.json", c->run_dir, sp->table)
 	    >= (int)sizeof(cfile))
 		return mv_err_set(e, "%s: name too long", c->run_dir);
-	if (pipe2(go, O_CLOEXEC) < 0)
-		return mv_err_set(e, "pipe: %s", strerror(errno));
-	if (pipe2(rep, O_CLOEXEC) < 0) {
-		close(go[0]), close(go[1]);
-		return mv_err_set(e, "pipe: %s", strerror(errno));
-	}
-	if ((pid = fork()) == 0) {
-		close(go[1]), close(rep[0]);
-		counter(sp, cfile, rep[1], go[0]);
-	}
-	close(go[0]), close(rep[1]);
-	if (pid < 0) {
-		close(go[1]), close(rep[0]);
-		return mv_err_set(e, "fork: %s", strerror(errno));
-	}
-	while ((n = read(rep[0], msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
+	if ((pid = mv_fork_gated(&go, &rep, e)) < 0)
+		return -1;
+	if (pid == 0)
+		counter(sp, cfile, rep, go);
+	while ((n = read(rep, msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
 		;
-	close(rep[0]);
+	close(rep);
 	msg[n > 0 ? n : 0] = '\0';
 	if (n != 1 || msg[0] != 'r')
 		mv_err_set(e, "packet counter: %s",
@@ -154,13 +142,13 @@ partcount_start(const struct mv_cluster *c, const struct mv_nf_spec *sp,
 		snprintf(line, sizeof(line), "cap %ld %llu %s %s %s", (long)pid,
 		    mv_proc_start_time(pid), kind, sp->table, cfile);
 		if (mv_cluster_log(c->undo_log, line, e) == 0
-		    && write(go[1], "g", 1) == 1) {
-			close(go[1]);
+		    && write(go, "g", 1) == 1) {
+			close(go);
 			cpid = pid;
 			return 0;
 		}
 	}
-	close(go[1]); /* it exits on EOF, removing its file */
+	close(go); /* it exits on EOF, removing its file */
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	return -1;
@@ -185,18 +173,11 @@ partcount_abort(void)
 static const char *
 stop(long pid, unsigned long long st)
 {
-	int fd = -1, ms;
+	int fd, ms;
 
-#ifdef SYS_pidfd_open
-	/* Held open, the descriptor names this very process: check its
-	 * start time after opening, then signal and wait through it. */
-	fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-#endif
-	if (mv_proc_start_time(pid) != st) {
-		if (fd >= 0)
-			close(fd);
+	if (!mv_proc_hold(pid, st, &fd))
 		return NULL;
-	}
+	/* Signalled and waited for through fd where there is one. */
 	if (fd >= 0) {
 		struct pollfd p = {fd, POLLIN, 0};
 		int rc = -1;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "json.h"
 #include "mv.h"
 #include "tap.h"
 
@@ -11,6 +12,7 @@ main(void)
 	struct mv_err e;
 	long long v;
 	int64_t ns;
+	double r;
 	struct mv_rng a, b;
 	struct mv_buf buf = MV_BUF_INIT;
 	int i, same = 1, inrange = 1;
@@ -36,6 +38,23 @@ main(void)
 	OK(mv_parse_duration("-t", "nan", &ns, &e) < 0, "nan");
 	OK(mv_parse_duration("-t", "nans", &ns, &e) < 0, "nan seconds");
 	OK(mv_parse_duration("-t", "inf", &ns, &e) < 0, "infinite");
+	OK(mv_parse_ratio("-R", "0.25", &r, &e) == 0 && r == 0.25, "ratio");
+	OK(mv_parse_ratio("-R", "1", &r, &e) == 0 && r == 1, "ratio one");
+	OK(mv_parse_ratio("-R", "1.5", &r, &e) < 0
+	        && strcmp(e.msg, "invalid value for -R: '1.5'") == 0,
+	    "ratio range message");
+	OK(mv_parse_ratio("-R", "-0.1", &r, &e) < 0, "ratio negative");
+	OK(mv_parse_ratio("-R", "nan", &r, &e) < 0, "ratio nan");
+	OK(mv_parse_ratio("-R", "0.5x", &r, &e) < 0, "ratio garbage");
+	OK(mv_parse_ratio("-R", "", &r, &e) < 0, "ratio empty");
+	OK(mv_utf8_valid("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10),
+	    "utf8 1 to 4 bytes");
+	OK(!mv_utf8_valid("\xc0\xaf", 2) && !mv_utf8_valid("\xe0\x80\xaf", 3),
+	    "utf8 overlong");
+	OK(!mv_utf8_valid("\xed\xa0\x80", 3), "utf8 surrogate");
+	OK(!mv_utf8_valid("\xf4\x90\x80\x80", 4), "utf8 above U+10FFFF");
+	OK(!mv_utf8_valid("a\xe2\x82", 3) && mv_utf8_valid("a\xe2\x82", 1),
+	    "utf8 cut short");
 	mv_rng_seed(&a, 42);
 	mv_rng_seed(&b, 42);
 	for (i = 0; i < 1000; i++) {
