@@ -124,6 +124,32 @@ mix(uint64_t s, uint64_t c)
 	return s ^ (s >> 29);
 }
 
+/*
+ * A kv state is dead when its bytes are a prefix of no read's value (and
+ * it is not absent, state 0).  Every read fails in it; an append leaves
+ * it dead, since a prefix of what it makes would be a prefix of it; a put
+ * leaves the put's value whatever the state.  So every dead state allows
+ * exactly the same sequences of ops as every other, to equivalent states,
+ * and the search takes them all as one, KV_DEAD: configurations that
+ * differ only in which dead string they hold are one in the memo.
+ * Appends that no read sees, as the retried appends of a real store,
+ * otherwise multiply the search by every order they can be taken in.
+ * The witness and prefix are op numbers, replayed on real states.
+ *
+ * Prefixes are known by their hashes (pre): a state whose hash is not
+ * among them is dead for certain, and a collision can only keep a dead
+ * state apart, never merge a live one.  live[] caches the answer per
+ * blob id: 0 unknown, 1 live, 2 dead.
+ */
+#define KV_DEAD UINT64_MAX
+
+struct kvdead {
+	uint64_t *pre; /* prefix hashes, 0 empty; NULL: merging is off */
+	size_t npre;   /* slots, a power of two */
+	unsigned char *live;
+	size_t nlive;
+};
+
 /* The search proper; arrays are set up by mv_wgl_check. */
 struct search {
 	struct mv_model *m;
@@ -133,7 +159,145 @@ struct search {
 	struct memo memo;
 	size_t fixed;
 	int pure; /* the model's reads never change its state */
+	int kv;   /* the kv model, dead states merged */
+	struct kvdead kd;
 };
+
+#define FNV_BASIS 0xcbf29ce484222325ULL
+
+/* Prefixes whose hashes kv_setup keeps at most: 16 MB of table. */
+#define KV_PRE_MAX ((size_t)1 << 20)
+
+static inline uint64_t
+fnv_byte(uint64_t h, unsigned char c)
+{
+	return (h ^ c) * 0x100000001b3ULL;
+}
+
+/* The slot key of a prefix hash: never 0, which marks an empty slot. */
+static inline uint64_t
+pre_key(uint64_t h)
+{
+	h = mix(h, 0xbf58476d1ce4e5b9ULL);
+	return h ? h : 1;
+}
+
+/* Adds h to the prefixes, or finds it there; 1 if it was there. */
+static int
+pre_put(struct kvdead *kd, uint64_t h, int add)
+{
+	uint64_t k = pre_key(h);
+	size_t j = (size_t)k & (kd->npre - 1);
+
+	for (; kd->pre[j]; j = (j + 1) & (kd->npre - 1))
+		if (kd->pre[j] == k)
+			return 1;
+	if (add)
+		kd->pre[j] = k;
+	return 0;
+}
+
+/* Adds the hash of every prefix of blob id, "" and itself included. */
+static void
+pre_add_blob(struct search *w, uint32_t id)
+{
+	size_t n, k;
+	const unsigned char *p = mv_model_blob(w->m, id, &n);
+	uint64_t h = FNV_BASIS;
+
+	pre_put(&w->kd, h, 1);
+	for (k = 0; k < n; k++) {
+		h = fnv_byte(h, p[k]);
+		pre_put(&w->kd, h, 1);
+	}
+}
+
+/*
+ * Collects the prefixes of the values the key's reads return (a read of
+ * absent, blob 0, matches state 0 alone, which is never dead).  Leaves
+ * merging off when they are too many to keep.
+ */
+static void
+kv_setup(struct search *w)
+{
+	const struct mv_wgl_in *in = w->in;
+	struct kvdead *kd = &w->kd;
+	size_t i, n, total = 0;
+	uint32_t a, maxid = 0;
+	unsigned char *seen;
+
+	for (i = 0; i < in->n; i++)
+		if (in->ops[i].f == MV_MOP_READ
+		    && (uint32_t)in->ops[i].a > maxid)
+			maxid = (uint32_t)in->ops[i].a;
+	seen = mv_xcalloc((size_t)maxid + 1, 1);
+	for (i = 0; i < in->n; i++) {
+		a = (uint32_t)in->ops[i].a;
+		if (in->ops[i].f != MV_MOP_READ || a == 0 || seen[a])
+			continue;
+		seen[a] = 1;
+		mv_model_blob(w->m, a, &n);
+		total += n + 1;
+	}
+	if (total <= KV_PRE_MAX) {
+		for (kd->npre = 64; kd->npre < 2 * total;)
+			kd->npre *= 2;
+		kd->pre = mv_xcalloc(kd->npre, sizeof(*kd->pre));
+		w->fixed += kd->npre * sizeof(*kd->pre);
+		for (a = 1; a <= maxid; a++)
+			if (seen[a])
+				pre_add_blob(w, a);
+	}
+	free(seen);
+}
+
+/* Whether kv state s (a blob id, not 0) is dead; cached per id. */
+static int
+kv_is_dead(struct search *w, uint64_t s)
+{
+	struct kvdead *kd = &w->kd;
+	const unsigned char *p;
+	size_t n, k;
+	uint64_t h = FNV_BASIS;
+
+	if (s >= kd->nlive) {
+		for (n = kd->nlive ? kd->nlive : 1024; n <= s;)
+			n *= 2;
+		kd->live = mv_xrealloc(kd->live, n);
+		memset(kd->live + kd->nlive, 0, n - kd->nlive);
+		w->fixed += n - kd->nlive;
+		kd->nlive = n;
+	}
+	if (kd->live[s] == 0) {
+		p = mv_model_blob(w->m, (uint32_t)s, &n);
+		for (k = 0; k < n; k++)
+			h = fnv_byte(h, p[k]);
+		kd->live[s] = pre_put(kd, h, 0) ? 1 : 2;
+	}
+	return kd->live[s] == 2;
+}
+
+/* A kv step as mv_model_step takes it, with dead states made KV_DEAD. */
+static int
+kv_step(struct search *w, uint64_t s, uint32_t i, uint64_t *ns)
+{
+	const struct mv_mop *op = &w->in->ops[i];
+
+	if (s == KV_DEAD) {
+		if (op->f == MV_MOP_READ)
+			return 0;
+		if (op->f != MV_MOP_WRITE) {
+			*ns = KV_DEAD;
+			return 1;
+		}
+		*ns = (uint64_t)op->a;
+	} else if (!mv_model_step(w->m, s, op, i, ns))
+		return 0;
+	if (op->f != MV_MOP_READ && *ns != 0 && w->kd.pre != NULL
+	    && kv_is_dead(w, *ns))
+		*ns = KV_DEAD;
+	return 1;
+}
 
 /*
  * A stack entry taken as a pure read (see search): when it is popped, the
@@ -154,7 +318,8 @@ step(struct search *w, int reg, uint64_t s, uint32_t i, uint64_t *ns)
 	int f;
 
 	if (!reg)
-		return mv_model_step(w->m, s, op, i, ns);
+		return w->kv ? kv_step(w, s, i, ns)
+		             : mv_model_step(w->m, s, op, i, ns);
 	/* Selects, not branches: the kind of the next op is anyone's guess. */
 	f = op->f;
 	a = (uint64_t)op->a;
@@ -596,6 +761,8 @@ mv_wgl_check(
 	build_list(&w);
 	for (i = 0; i < 2 * n; i++)
 		w.z[i] = splitmix(&seed);
+	if ((w.kv = mv_model_kind(m) == MV_MODEL_KV))
+		kv_setup(&w);
 	if (memo_grow(&w.memo, in->mem_limit, w.fixed + mv_model_bytes(m)))
 		res->status = MV_WGL_MEMORY;
 	else
@@ -610,6 +777,8 @@ mv_wgl_check(
 	if (w.memo.k != NULL)
 		memo_free(&w.memo);
 	free(w.sst);
+	free(w.kd.pre);
+	free(w.kd.live);
 	return res->status;
 }
 

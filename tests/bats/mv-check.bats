@@ -984,3 +984,28 @@ edn_cas() {
 	run -0 --separate-stderr mv-check -m stream --nil-unknown "$T/h"
 	assert_equal "$(echo "$output" | jq -r .valid)" true
 }
+
+# put "a", 14 appends overlapping put "b", then a get returning $1.
+dead_appends() {
+	local v
+	op 0 put k0 '"a"'
+	done_ ok 0 put k0 '"a"'
+	for v in $(seq 1 14); do op "$v" append k0 "\"x$v\""; done
+	op 0 put k0 '"b"'
+	done_ ok 0 put k0 '"b"'
+	for v in $(seq 1 14); do done_ ok "$v" append k0 "\"x$v\""; done
+	op 0 get k0
+	done_ ok 0 get k0 "$1"
+}
+
+@test "kv: strings no read can see are one state to the search" {
+	# Each order of the appends taken before put "b" makes its own
+	# string, 14! of them, and none is a prefix of what the get saw:
+	# searched apart they run into the time limit (exit 3).
+	dead_appends '"bx3"' >"$T/h"
+	run -0 --separate-stderr mv-check --time-limit 60s "$T/h"
+	assert_equal "$(echo "$output" | jq -r .valid)" true
+	dead_appends '"ax3"' >"$T/h"
+	run -1 --separate-stderr mv-check --time-limit 60s "$T/h"
+	assert_equal "$(echo "$output" | jq -r .valid)" false
+}
