@@ -59,7 +59,7 @@ static const char *const kname[K_COUNT] = {"duplicate-event",
 enum { E_APPEND, E_READ, E_SUB, E_DELIVER, E_CKPT };
 
 /* Per event id. */
-enum { I_SEEN = 1, I_DURABLE = 2, I_ACTIVE = 4 };
+enum { I_SEEN = 1, I_DURABLE = 2, I_ACTIVE = 4, I_LAST = 8 /* of own */ };
 
 /*
  * An operation.  x: an append's expectation (MV_EXPECT_*), a read's or
@@ -68,7 +68,7 @@ enum { I_SEEN = 1, I_DURABLE = 2, I_ACTIVE = 4 };
  * req*: what a read must show, counted when it began.
  */
 struct eop {
-	size_t inv, ret;
+	uint32_t inv, ret; /* ret NONE: none (pair checks they fit) */
 	int64_t proc, x, y;
 	uint32_t stream, ev, nev;
 	uint32_t req, req_crash, req_info, req_own;
@@ -76,19 +76,25 @@ struct eop {
 };
 
 /*
- * Per event id, what the sweep touches for each event read, in one cache
- * line: own, the first append that may have happened with it (bpos its
- * place in that batch, bsize the batch's size, ownstream its stream,
- * nown how many such appends, owninv where own began, kept here so that
- * phantom need not look own up); ackpos the first ok completion of such
- * an append; ppos where it was first observed (by pop, in pstream); rpos
- * where a read saw it.  64 bytes: one line each, on mv_bigalloc's pages.
+ * Per event id, what the sweep touches for each event read: own, the
+ * first append that may have happened with it (bpos its place in that
+ * batch, ownstream its stream); ackpos the first ok completion of such an
+ * append (NONE if none); ppos the revision where it was first observed
+ * (in pstream); rpos where a read first saw it (NONE if none yet).  32
+ * bytes, two to a cache line: a read walks its stream's ids, and the
+ * fewer lines, the faster.  History positions fit 32 bits (pair checks)
+ * and so do revisions (below a stream's nev).
  */
 struct idst {
-	size_t ackpos, owninv;
-	int64_t ppos, rpos;
-	uint32_t own, bpos, bsize, nown, pstream, pop, ownstream;
+	uint32_t ackpos, ppos, rpos;
+	uint32_t own, bpos, ownstream, pstream;
 	unsigned char flag;
+};
+
+/* What the sweep reads of an id more seldom: the op that first observed
+ * it, and how many appends may have happened with it. */
+struct idcold {
+	uint32_t pop, nown;
 };
 
 /*
@@ -114,6 +120,18 @@ struct stream {
 	               * retries included: no revision reaches it */
 };
 
+/* A version and the first append that expected it (one_per_expect). */
+struct xslot {
+	int64_t x;
+	uint32_t o;
+};
+
+/* A process and the op it has open (NONE if none), while pairing. */
+struct popen {
+	int64_t proc;
+	uint32_t op;
+};
+
 /* A (process, stream) pair: reads seen, own appends, subscription. */
 struct pst {
 	int64_t proc, maxlen, next, hi;
@@ -127,23 +145,30 @@ struct es {
 	int nil_unknown; /* an ok read of null: result unknown */
 	struct mv_err *e;
 	struct eop *op;
-	size_t nop;
+	size_t nop, opmap;
 	uint32_t *at; /* h->ev position -> op */
+	size_t atmap;
 	struct stream *st;
 	size_t nst, capst;
+	struct slot *slots; /* every stream's slot[] */
+	size_t slotsmap;
 	size_t *crash, ncrash; /* every crash; ncrashed: so far in the sweep */
 	uint32_t ncrashed;
 	/* ids */
 	uint64_t *tab; /* hash fingerprint << 32 | id; UINT64_MAX empty */
 	size_t tabcap, tabmap; /* tabmap, idmap: from mv_bigalloc */
-	uint64_t *hash;
 	size_t *toff;
-	uint32_t *tlen, *failown; /* these four by the ids of parse order */
+	uint32_t *tlen; /* these three by the ids of parse order */
+	size_t toffmap, tlenmap;
 	/* From the ids of parse order to the sweep's (renumber), and back. */
 	uint32_t *to, *from;
-	size_t frommap;
+	size_t tomap, frommap;
 	uint32_t *seen; /* per id: the serial of the read (or batch) that
 	                 * last held it, apart so that reads leave id[] clean */
+	size_t seenmap;
+	uint32_t *failown; /* per id: the first failed append of it, or
+	                    * NONE; NULL while no append has failed */
+	size_t failownmap;
 
 	/* The ids the current read holds, while in increasing order, and
 	 * whether they are in seen[] yet (see fresh). */
@@ -152,14 +177,20 @@ struct es {
 	int marked;
 
 	size_t *active; /* where an info batch seen after a crash became
-	                 * durable (the next crash), or NOPOS */
+	                 * durable (the next crash), read only under
+	                 * I_ACTIVE; NULL until the first */
 	struct idst *id;
-	size_t idmap;
+	struct idcold *cold;
+	size_t idmap, coldmap;
 	uint32_t nid, capid, serial;
-	size_t hint; /* at least the events appended, from pair() */
+	size_t hint;  /* at least the events appended, from pair() */
+	size_t thint; /* at least the bytes of their texts */
 	struct mv_buf text, tmp;
 	uint32_t *evs;
-	size_t nevs, capevs;
+	size_t nevs, capevs, evsmap;
+	/* process -> its open op, while pairing */
+	struct popen *open;
+	size_t nopen, capopen;
 	uint32_t *pending;
 	size_t npending, cappending;
 	/* (process, stream) map */
@@ -322,32 +353,64 @@ bad(struct es *s, size_t pos, const char *what)
 
 /* ---- interning ---------------------------------------------------- */
 
+/*
+ * Array p of n elements of size sz (from mv_bigalloc, *map) grown to m,
+ * zeroed past n.  Big arrays come from mv_bigalloc: huge pages mean a
+ * fault per 2 MB instead of per 4 KB, and faults, not the copying, are
+ * what fresh memory costs.
+ */
+static void *
+big_grow(void *p, size_t *map, size_t n, size_t m, size_t sz)
+{
+	size_t nmap;
+	void *q = mv_bigalloc(m * sz, &nmap);
+
+	if (n > 0)
+		memcpy(q, p, n * sz);
+	if (p != NULL)
+		mv_bigfree(p, *map);
+	*map = nmap;
+	return q;
+}
+
+/*
+ * Room for more ids: pair() leaves in hint an upper bound of the events
+ * appended, so that the first call sizes the arrays once (on a small
+ * history, to a few entries: it need not fault in pages it never uses).
+ */
 static void
 grow_ids(struct es *s)
 {
-	size_t n = s->capid ? (size_t)s->capid * 2 : 1024;
+	size_t n = s->capid ? (size_t)s->capid * 2 : 16;
 
 	if (n < s->hint + 1 && s->hint < UINT32_MAX / 2)
 		n = s->hint + 1;
-
-#define G(p) ((p) = mv_xrealloc((p), n * sizeof(*(p))))
-	G(s->hash);
-	G(s->toff);
-	G(s->tlen);
-	G(s->failown);
-	G(s->seen);
-	G(s->active);
-	G(s->id);
-#undef G
+	s->toff = big_grow(s->toff, &s->toffmap, s->capid, n, sizeof(*s->toff));
+	s->tlen = big_grow(s->tlen, &s->tlenmap, s->capid, n, sizeof(*s->tlen));
 	s->capid = (uint32_t)n;
 }
 
+/* The hash of the text of id k (of parse order). */
+static uint64_t
+id_hash(const struct es *s, uint32_t k)
+{
+	return hash_bytes(
+	    s->text.p + s->toff[k], s->tlen[k], 0xcbf29ce484222325ULL);
+}
+
+/*
+ * A table of at least twice the ids to come, the ids so far put in
+ * again: their hashes are computed again from their texts, which is
+ * cheaper than keeping them, since with hint this happens at most once
+ * on a well-formed history.
+ */
 static void
 rehash(struct es *s)
 {
-	size_t i, j, cap = s->tabcap ? s->tabcap * 2 : 4096;
+	size_t i, j, cap = s->tabcap ? s->tabcap * 2 : 16;
+	uint64_t h;
 
-	while (cap < 2 * s->hint && cap < ((size_t)1 << 33))
+	while (cap < 2 * (s->hint + 1) && cap < ((size_t)1 << 33))
 		cap *= 2;
 
 	/* Probed at random: see mv_bigalloc. */
@@ -357,10 +420,11 @@ rehash(struct es *s)
 	memset(s->tab, 0xff, cap * sizeof(*s->tab));
 	s->tabcap = cap;
 	for (i = 0; i < s->nid; i++) {
-		for (j = s->hash[i] & (cap - 1); s->tab[j] != UINT64_MAX;
+		h = id_hash(s, (uint32_t)i);
+		for (j = h & (cap - 1); s->tab[j] != UINT64_MAX;
 		     j = (j + 1) & (cap - 1))
 			;
-		s->tab[j] = (s->hash[i] >> 32 << 32) | i;
+		s->tab[j] = (h >> 32 << 32) | i;
 	}
 }
 
@@ -371,7 +435,6 @@ intern(struct es *s, const char *p, size_t n, int add)
 	uint64_t h = hash_bytes(p, n, 0xcbf29ce484222325ULL), x;
 	size_t j;
 	uint32_t id;
-	struct idst *d;
 
 	if (s->tabcap == 0 || (size_t)s->nid * 2 >= s->tabcap)
 		rehash(s);
@@ -388,18 +451,9 @@ intern(struct es *s, const char *p, size_t n, int add)
 		grow_ids(s);
 	id = s->nid++;
 	s->tab[j] = (h >> 32 << 32) | id;
-	s->hash[id] = h;
 	s->toff[id] = s->text.len;
 	s->tlen[id] = (uint32_t)n;
-	s->failown[id] = NONE;
-	s->seen[id] = 0;
-	s->active[id] = NOPOS;
 	mv_buf_add(&s->text, p, n);
-	d = &s->id[id];
-	memset(d, 0, sizeof(*d));
-	d->own = d->pstream = d->pop = d->ownstream = NONE;
-	d->ackpos = NOPOS;
-	d->ppos = d->rpos = -1;
 	return id;
 }
 
@@ -424,7 +478,7 @@ event_id(struct es *s, const char *raw, const struct mv_tok *t, int add)
 	return intern(s, raw + start, n, add);
 }
 
-/* The id of parse order, which hash, toff, tlen and failown go by. */
+/* The id of parse order, which toff and tlen go by. */
 static uint32_t
 parse_id(const struct es *s, uint32_t id)
 {
@@ -479,7 +533,7 @@ stream_of(struct es *s, const char *key)
 	uint32_t x;
 
 	if (s->sttabcap == 0 || s->nst * 2 >= s->sttabcap) {
-		s->sttabcap = s->sttabcap ? s->sttabcap * 2 : 64;
+		s->sttabcap = s->sttabcap ? s->sttabcap * 2 : 32;
 		free(s->sttab);
 		s->sttab = index_new(s, s->sttabcap, s->nst, stream_hash);
 	}
@@ -488,7 +542,7 @@ stream_of(struct es *s, const char *key)
 		if (strcmp(s->names.p + s->st[x].nameoff, key) == 0)
 			return x;
 	if (s->nst == s->capst) {
-		s->capst = s->capst ? s->capst * 2 : 64;
+		s->capst = s->capst ? s->capst * 2 : 16;
 		s->st = mv_xrealloc(s->st, s->capst * sizeof(*s->st));
 	}
 	memset(&s->st[s->nst], 0, sizeof(s->st[0]));
@@ -526,7 +580,7 @@ pst_of(struct es *s, int64_t proc, uint32_t stream)
 	uint32_t x;
 
 	if (s->pstabcap == 0 || s->nps * 2 >= s->pstabcap) {
-		s->pstabcap = s->pstabcap ? s->pstabcap * 2 : 256;
+		s->pstabcap = s->pstabcap ? s->pstabcap * 2 : 32;
 		free(s->pstab);
 		s->pstab = index_new(s, s->pstabcap, s->nps, pst_hash);
 	}
@@ -535,7 +589,7 @@ pst_of(struct es *s, int64_t proc, uint32_t stream)
 		if (s->ps[x].proc == proc && s->ps[x].stream == stream)
 			return &s->ps[x];
 	if (s->nps == s->capps) {
-		s->capps = s->capps ? s->capps * 2 : 256;
+		s->capps = s->capps ? s->capps * 2 : 16;
 		s->ps = mv_xrealloc(s->ps, s->capps * sizeof(*s->ps));
 	}
 	memset(&s->ps[s->nps], 0, sizeof(s->ps[0]));
@@ -554,7 +608,7 @@ pst_of(struct es *s, int64_t proc, uint32_t stream)
 static size_t
 op_pos(const struct es *s, uint32_t o)
 {
-	return s->op[o].ret != NOPOS ? s->op[o].ret : s->op[o].inv;
+	return s->op[o].ret != NONE ? s->op[o].ret : s->op[o].inv;
 }
 
 /*
@@ -604,23 +658,79 @@ fcode(const char *f)
 	return -1;
 }
 
+/*
+ * The slot of process proc in s->open, which is created (op NONE) on
+ * first use.  A table of its own rather than pst_of's: it holds a few
+ * processes, and stays in the cache while pair() walks the history.
+ */
+static struct popen *
+open_of(struct es *s, int64_t proc)
+{
+	size_t j, i;
+	struct popen *t;
+
+	if (s->nopen * 2 >= s->capopen) {
+		size_t cap = s->capopen ? s->capopen * 2 : 16;
+
+		t = mv_xmalloc(cap * sizeof(*t));
+		for (j = 0; j < cap; j++) {
+			t[j].op = NONE;
+			t[j].proc = -1; /* empty: processes are >= 0 here */
+		}
+		for (i = 0; i < s->capopen; i++) {
+			if (s->open[i].proc < 0)
+				continue;
+			for (j = ps_hash(s->open[i].proc, 0) & (cap - 1);
+			     t[j].proc >= 0; j = (j + 1) & (cap - 1))
+				;
+			t[j] = s->open[i];
+		}
+		free(s->open);
+		s->open = t;
+		s->capopen = cap;
+	}
+	for (j = ps_hash(proc, 0) & (s->capopen - 1);
+	     (t = &s->open[j])->proc >= 0; j = (j + 1) & (s->capopen - 1))
+		if (t->proc == proc)
+			return t;
+	s->nopen++;
+	t->proc = proc;
+	return t;
+}
+
+/* Adds to hint and thint what append value v may hold, at most. */
+static void
+bound_events(struct es *s, const char *v)
+{
+	const char *c;
+
+	/* An array of n items has n - 1 commas. */
+	s->hint++;
+	for (c = v; *c != '\0'; c++)
+		s->hint += *c == ',';
+	s->thint += (size_t)(c - v);
+}
+
 /* Pairs invocations with completions (the reader checked the order). */
 static int
 pair(struct es *s)
 {
 	const struct mv_history *h = s->h;
-	struct pst *p;
-	const char *c;
+	struct popen *p;
 	size_t i, nop = 0, ncrash = 0;
 	uint32_t o;
 
+	/* Positions and ids are kept in 32 bits, to keep the tables small. */
+	if (h->n >= UINT32_MAX - 1)
+		return mv_err_set(s->e, "%s: more than %u events",
+		    fname(s->name), UINT32_MAX - 2);
 	/* Sized exactly: page faults on a big history cost more than this. */
 	for (i = 0; i < h->n; i++) {
 		nop += h->ev[i].type == MV_INVOKE && h->ev[i].process >= 0;
 		ncrash += h->ev[i].process < 0;
 	}
-	s->op = mv_xmalloc((nop + 1) * sizeof(*s->op));
-	s->at = mv_xmalloc((h->n + 1) * sizeof(*s->at));
+	s->op = mv_bigalloc((nop + 1) * sizeof(*s->op), &s->opmap);
+	s->at = mv_bigalloc((h->n + 1) * sizeof(*s->at), &s->atmap);
 	s->crash = mv_xmalloc((ncrash + 1) * sizeof(*s->crash));
 	for (i = 0; i < h->n; i++) {
 		const struct mv_event *ev = &h->ev[i];
@@ -633,8 +743,7 @@ pair(struct es *s)
 		}
 		if (ev->type > MV_INFO)
 			continue;
-		/* The open op of a process is kept on its (proc, "") pair. */
-		p = pst_of(s, ev->process, NONE);
+		p = open_of(s, ev->process);
 		if (ev->type == MV_INVOKE) {
 			struct eop *x = &s->op[s->nop];
 			int f = fcode(ev->f);
@@ -646,34 +755,39 @@ pair(struct es *s)
 				    fname(s->name), ev->line, ev->f);
 			/* An upper bound of the events, to size the tables. */
 			if (f == E_APPEND && ev->value)
-				for (c = ev->value; (c = strchr(c, ',')); c++)
-					s->hint++;
+				bound_events(s, ev->value);
 			memset(x, 0, sizeof(*x));
-			x->inv = i;
-			x->ret = NOPOS;
+			x->inv = (uint32_t)i;
+			x->ret = NONE;
 			x->proc = ev->process;
 			x->f = (unsigned char)f;
 			x->status = MV_INFO;
 			x->stream = stream_of(s, ev->key ? ev->key : "");
 			x->x = x->y = UNK;
 			x->ev = x->nev = 0;
-			p->lastop = (uint32_t)s->nop;
+			p->op = (uint32_t)s->nop;
 			s->at[i] = (uint32_t)s->nop++;
 			continue;
 		}
-		if ((o = p->lastop) == NONE)
+		if ((o = p->op) == NONE)
 			return mv_err_set(s->e,
 			    "%s:%zu: completion without an invocation",
 			    fname(s->name), ev->line);
-		s->op[o].ret = i;
+		s->op[o].ret = (uint32_t)i;
 		s->op[o].status = (unsigned char)ev->type;
 		/* --nil-unknown: null says nothing, as an info read. */
 		if (s->nil_unknown && ev->type == MV_OK && s->op[o].f == E_READ
 		    && (ev->value == NULL || strcmp(ev->value, "null") == 0))
 			s->op[o].status = MV_INFO;
 		s->at[i] = o;
-		p->lastop = NONE;
+		p->op = NONE;
 	}
+	free(s->open);
+	s->open = NULL;
+	/* Interned texts and batches: room for all, faulted in as used. */
+	s->evs = mv_bigalloc((s->hint + 1) * sizeof(*s->evs), &s->evsmap);
+	s->capevs = s->hint + 1;
+	mv_buf_grow(&s->text, s->thint);
 	return 0;
 }
 
@@ -741,6 +855,16 @@ same_batch(const struct es *s, const struct eop *a, const struct eop *b)
 	    && memcmp(s->evs + a->ev, s->evs + b->ev, a->nev * 4) == 0;
 }
 
+/* An array of n ids, all NONE, from mv_bigalloc (*map for mv_bigfree). */
+static uint32_t *
+nones(size_t n, size_t *map)
+{
+	uint32_t *p = mv_bigalloc(n * sizeof(*p), map);
+
+	memset(p, 0xff, n * sizeof(*p));
+	return p;
+}
+
 /* Records the events of append o (index oi) and who appended each. */
 static void
 own_events(struct es *s, uint32_t oi)
@@ -755,6 +879,8 @@ own_events(struct es *s, uint32_t oi)
 	for (j = 0; j < o->nev; j++) {
 		id = s->evs[o->ev + j];
 		if (o->status == MV_FAIL) {
+			if (s->failown == NULL)
+				s->failown = nones(s->nid + 1, &s->failownmap);
 			if (s->failown[id] == NONE)
 				s->failown[id] = oi;
 			continue;
@@ -765,18 +891,18 @@ own_events(struct es *s, uint32_t oi)
 			mv_buf_addf(b, " holds event %s twice", id_text(s, id));
 		}
 		s->seen[id] = s->serial;
-		if (o->status == MV_OK && s->id[id].ackpos == NOPOS)
-			s->id[id].ackpos = o->ret;
+		if (o->status == MV_OK && s->id[id].ackpos == NONE)
+			s->id[id].ackpos = (uint32_t)o->ret;
 		if (s->id[id].own == NONE) {
 			s->id[id].own = oi;
-			s->id[id].owninv = o->inv;
 			s->id[id].ownstream = o->stream;
-			s->id[id].bsize = o->nev;
+			if (j + 1 == o->nev)
+				s->id[id].flag |= I_LAST;
 			s->id[id].bpos = j;
-			s->id[id].nown = 1;
+			s->cold[id].nown = 1;
 			continue;
 		}
-		s->id[id].nown++;
+		s->cold[id].nown++;
 		if (!same_batch(s, &s->op[s->id[id].own], o)
 		    && (b = hit(s, K_DUP_EVENT, s->id[id].own, oi)) != NULL) {
 			describe(s, s->id[id].own, b);
@@ -808,13 +934,14 @@ parse_append(struct es *s, uint32_t oi)
 		goto malformed;
 	o->ev = (uint32_t)s->nevs;
 	o->nev = (uint32_t)s->jt.t[ev].size;
-	if (s->nevs + o->nev > s->capevs) {
+	if (s->nevs + o->nev > s->capevs) { /* not with pair's bound */
+		s->evs = big_grow(s->evs, &s->evsmap, s->nevs,
+		    (s->nevs + o->nev) * 2, sizeof(*s->evs));
 		s->capevs = (s->nevs + o->nev) * 2;
-		s->evs = mv_xrealloc(s->evs, s->capevs * sizeof(*s->evs));
 	}
 	for (k = 0, at = ev + 1; k < o->nev; k++, at = mv_jtok_skip(&s->jt, at))
 		s->evs[s->nevs++] = event_id(s, raw, &s->jt.t[at], 1);
-	if (o->ret == NOPOS || (raw = s->h->ev[o->ret].value) == NULL)
+	if (o->ret == NONE || (raw = s->h->ev[o->ret].value) == NULL)
 		return 0;
 	if (o->status == MV_OK) {
 		/* Anything but an object says nothing (check.c agrees). */
@@ -863,42 +990,88 @@ parse_arg(struct es *s, uint32_t oi)
  * Numbers the ids again, stream after stream, in the order of their
  * appends: a read then walks its stream's ids in order, from one cache
  * line to the next, instead of hopping across the events of every stream
- * (which made the sweep slower per event as the history grew).  Only id[]
- * moves: the id table and the texts keep the ids of parse order, which
- * to[] and from[] translate, since moving them would cost a miss per id
- * and per table for what only the rare lookup after parsing needs.
+ * (which made the sweep slower per event as the history grew).  Done
+ * before id[] is made, which is then made once, in that order.  The id
+ * table and the texts keep the ids of parse order, which to[] and from[]
+ * translate, since moving them would cost a miss per id and per table
+ * for what only the rare lookup after parsing needs.
  */
 static void
 renumber(struct es *s)
 {
-	uint32_t *at = mv_xcalloc(s->nst + 2, sizeof(*at)), i, k;
-	size_t idmap, n;
-	/* Read at random by the sweep, and no longer grown: mv_bigalloc. */
-	struct idst *id = mv_bigalloc((s->capid + 1) * sizeof(*id), &idmap);
+	uint32_t *at = mv_xcalloc(s->nst + 2, sizeof(*at)), i, j, k;
+	size_t n;
 
-	s->to = mv_xmalloc(((size_t)s->nid + 1) * sizeof(*s->to));
+	/* to[] first holds each id's stream: that of its first append that
+	 * did not fail (own_events' own), NONE if none. */
+	s->to = nones(s->nid + 1, &s->tomap);
+	for (i = 0; i < s->nop; i++) {
+		const struct eop *o = &s->op[i];
+
+		if (o->f != E_APPEND || o->status == MV_FAIL)
+			continue;
+		for (j = 0; j < o->nev; j++)
+			if (s->to[s->evs[o->ev + j]] == NONE)
+				s->to[s->evs[o->ev + j]] = o->stream;
+	}
 	/* Written at random, stream after stream. */
 	s->from =
 	    mv_bigalloc(((size_t)s->nid + 1) * sizeof(*s->from), &s->frommap);
 	/* A counting sort by stream (none last), stable in id order. */
 	for (i = 0; i < s->nid; i++) {
-		k = s->id[i].ownstream;
+		k = s->to[i];
 		at[(k == NONE ? s->nst : k) + 1]++;
 	}
 	for (i = 1; i <= s->nst + 1; i++)
 		at[i] += at[i - 1];
 	for (i = 0; i < s->nid; i++) {
-		k = s->id[i].ownstream;
+		k = s->to[i];
 		s->to[i] = at[k == NONE ? s->nst : k]++;
 		s->from[s->to[i]] = i;
-		id[s->to[i]] = s->id[i];
 	}
 	for (n = 0; n < s->nevs; n++)
 		s->evs[n] = s->to[s->evs[n]];
-	mv_bigfree(s->id, s->idmap);
-	s->id = id;
-	s->idmap = idmap;
 	free(at);
+}
+
+/* id[] and seen[], by the ids of the sweep, sized once. */
+static void
+id_alloc(struct es *s)
+{
+	uint32_t i;
+	struct idst *d;
+
+	/* Read at random by the sweep: mv_bigalloc. */
+	s->id = mv_bigalloc(((size_t)s->nid + 1) * sizeof(*s->id), &s->idmap);
+	s->cold =
+	    mv_bigalloc(((size_t)s->nid + 1) * sizeof(*s->cold), &s->coldmap);
+	s->seen =
+	    mv_bigalloc(((size_t)s->nid + 1) * sizeof(*s->seen), &s->seenmap);
+	for (i = 0; i < s->nid; i++) {
+		d = &s->id[i];
+		d->own = d->pstream = d->ownstream = NONE;
+		d->ackpos = d->ppos = d->rpos = NONE;
+		s->cold[i].pop = NONE;
+	}
+}
+
+/*
+ * Every stream's revisions, nev of them (no revision reaches it), in one
+ * block: one allocation, on huge pages, rather than one grown per stream.
+ */
+static void
+slot_alloc(struct es *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nst; i++)
+		n += s->st[i].nev;
+	s->slots = mv_bigalloc((n + 1) * sizeof(*s->slots), &s->slotsmap);
+	for (i = 0, n = 0; i < s->nst; i++) {
+		s->st[i].slot = s->slots + n;
+		s->st[i].cap = s->st[i].nev;
+		n += s->st[i].nev;
+	}
 }
 
 static int
@@ -913,11 +1086,12 @@ parse_ops(struct es *s)
 		} else if (parse_arg(s, i) < 0)
 			return -1;
 	}
+	renumber(s);
+	id_alloc(s);
 	for (i = 0; i < s->nop; i++)
 		if (s->op[i].f == E_APPEND)
 			own_events(s, i);
-	if (s->nid > 0)
-		renumber(s);
+	slot_alloc(s);
 	return 0;
 }
 
@@ -942,20 +1116,11 @@ observe(struct es *s, uint32_t id, uint32_t st, int64_t p, uint32_t o, int rd)
 		}
 		return;
 	}
-	if ((size_t)p >= t->cap) {
-		size_t n = (size_t)p * 2 + 8;
-
-		if (n > t->nev)
-			n = t->nev;
-		t->slot = mv_xrealloc(t->slot, n * sizeof(*t->slot));
-		memset(t->slot + t->cap, 0, (n - t->cap) * sizeof(*t->slot));
-		t->cap = n;
-	}
 	if (p > t->max)
 		t->max = p;
-	if (rd && s->id[id].rpos < 0 && s->id[id].own != NONE
+	if (rd && s->id[id].rpos == NONE && s->id[id].own != NONE
 	    && s->id[id].ownstream == st)
-		s->id[id].rpos = p;
+		s->id[id].rpos = (uint32_t)p;
 	if (t->slot[p].id == 0) {
 		uint32_t k = parse_id(s, id);
 
@@ -973,36 +1138,57 @@ observe(struct es *s, uint32_t id, uint32_t st, int64_t p, uint32_t o, int rd)
 		describe(s, o, b);
 		mv_buf_addf(b, " puts %s there", id_text(s, id));
 	}
-	if (s->id[id].ppos < 0) {
+	if (s->id[id].ppos == NONE) {
 		s->id[id].pstream = st;
-		s->id[id].ppos = p;
-		s->id[id].pop = o;
+		s->id[id].ppos = (uint32_t)p;
+		s->cold[id].pop = o;
 		return;
 	}
 	if (s->id[id].pstream == st && s->id[id].ppos == p)
 		return;
-	b = hit(s, s->id[id].nown > 1 ? K_DUP_APPEND : K_POSITION,
-	    s->id[id].pop, o);
+	b = hit(s, s->cold[id].nown > 1 ? K_DUP_APPEND : K_POSITION,
+	    s->cold[id].pop, o);
 	if (b == NULL)
 		return;
-	describe(s, s->id[id].pop, b);
+	describe(s, s->cold[id].pop, b);
 	mv_buf_addf(b, " puts event %s at revision %lld of %s but ",
 	    id_text(s, id), (long long)s->id[id].ppos,
 	    s->st[s->id[id].pstream].name);
 	describe(s, o, b);
 	mv_buf_addf(
 	    b, " puts it at revision %lld of %s", (long long)p, t->name);
-	if (s->id[id].nown > 1)
+	if (s->cold[id].nown > 1)
 		mv_buf_adds(b, ": a retry of its append added it again");
 }
 
 /* ---- the sweep -------------------------------------------------------- */
 
+/*
+ * 1 if a read seeing id at revision p of st would change nothing in
+ * observe: it is the event there, first observed there, and its rpos
+ * set, or never to be set from st.  Most events read are, every read
+ * after the first; the test is what observe would come to, sooner.
+ */
+static int
+settled(const struct es *s, uint32_t id, uint32_t st, int64_t p)
+{
+	const struct stream *t = &s->st[st];
+	const struct idst *d = &s->id[id];
+
+	return p >= 0 && (size_t)p < t->cap && t->slot[p].id == id + 1
+	    && d->ppos == p && d->pstream == st
+	    && (d->rpos != NONE || d->own == NONE || d->ownstream != st);
+}
+
 /* 1 if a crash lies strictly between positions a and b. */
 static int
 crash_between(const struct es *s, size_t a, size_t b)
 {
-	size_t k = mv_durable_next(s->crash, s->ncrash, a);
+	size_t k;
+
+	if (s->ncrash == 0)
+		return 0;
+	k = mv_durable_next(s->crash, s->ncrash, a);
 
 	return k < s->ncrash && s->crash[k] < b;
 }
@@ -1061,6 +1247,9 @@ on_crash(struct es *s, size_t pos)
 	for (i = 0; i < s->npending; i++) {
 		uint32_t id = s->pending[i];
 
+		if (s->active == NULL)
+			s->active = mv_xmalloc(
+			    ((size_t)s->nid + 1) * sizeof(*s->active));
 		s->id[id].flag |= I_ACTIVE;
 		s->active[id] = pos;
 		s->st[s->op[s->id[id].own].stream].req_info++;
@@ -1102,7 +1291,7 @@ torn(struct es *s, uint32_t ri, const uint32_t *ev, size_t n)
 		}
 		cur = a;
 		prev = s->id[ev[j]].bpos;
-		if (prev + 1 == s->id[ev[j]].bsize)
+		if (s->id[ev[j]].flag & I_LAST)
 			cur = NONE;
 	}
 	if (cur == NONE || (b = hit(s, K_TORN, cur, ri)) == NULL)
@@ -1258,11 +1447,17 @@ at_slot(const struct stream *st, size_t p, const char *c, size_t len)
 {
 	uint32_t id;
 
-	if (p < st->cap && (id = st->slot[p].id) != 0
-	    && memcmp(st->text.p + st->slot[p].off, c, len) == 0
-	    && st->text.p[st->slot[p].off + len] == '\0')
-		return id - 1;
-	return NONE;
+	const char *x;
+	size_t i;
+
+	if (p >= st->cap || (id = st->slot[p].id) == 0)
+		return NONE;
+	/* A loop, not memcmp: the texts are short, and calls add up. */
+	x = st->text.p + st->slot[p].off;
+	for (i = 0; i < len; i++)
+		if (x[i] != c[i])
+			return NONE;
+	return x[len] == '\0' ? id - 1 : NONE;
 }
 
 /*
@@ -1348,11 +1543,12 @@ phantom(struct es *s, uint32_t ri, uint32_t id, size_t j)
 	/* Reads come in completion order: one that passed passes again. */
 	if (id != NONE
 	    && ((s->id[id].flag & I_SEEN)
-	        || (s->id[id].own != NONE && s->id[id].owninv < s->op[ri].ret)))
+	        || (s->id[id].own != NONE
+	            && s->op[s->id[id].own].inv < s->op[ri].ret)))
 		return 0;
 	b = hit(s, K_PHANTOM, ri,
 	    id != NONE && s->id[id].own != NONE ? s->id[id].own
-	        : id != NONE                    ? s->failown[parse_id(s, id)]
+	        : id != NONE && s->failown      ? s->failown[id]
 	                                        : NONE);
 	if (b == NULL)
 		return 1;
@@ -1388,7 +1584,9 @@ on_read(struct es *s, uint32_t ri, uint32_t **ids, size_t *cap)
 		s->pass = mv_xrealloc(s->pass, s->cappass * sizeof(*s->pass));
 	}
 	for (j = 0; j < n; j++) {
-		if (phantom(s, ri, id = (*ids)[j], j))
+		id = (*ids)[j];
+		if ((id == NONE || !(s->id[id].flag & I_SEEN))
+		    && phantom(s, ri, id, j))
 			continue;
 		if (!fresh(s, id)) {
 			if ((b = hit(s, K_DUP_APPEND, s->id[id].own, ri))
@@ -1401,7 +1599,8 @@ on_read(struct es *s, uint32_t ri, uint32_t **ids, size_t *cap)
 		}
 		if (!(s->id[id].flag & I_SEEN))
 			s->id[id].flag |= I_SEEN;
-		observe(s, id, r->stream, r->x + (int64_t)j, ri, 1);
+		if (!settled(s, id, r->stream, r->x + (int64_t)j))
+			observe(s, id, r->stream, r->x + (int64_t)j, ri, 1);
 		if (!is_unit(s, id, r->stream))
 			continue;
 		if (s->id[id].ackpos < r->inv) {
@@ -1409,7 +1608,7 @@ on_read(struct es *s, uint32_t ri, uint32_t **ids, size_t *cap)
 			cc += crash_between(s, s->id[id].ackpos, r->inv);
 			if (s->promises & MV_PROMISE_RYW)
 				co += s->op[s->id[id].own].proc == r->proc;
-		} else if (s->id[id].ackpos == NOPOS
+		} else if (s->id[id].ackpos == NONE
 		    && !(s->id[id].flag & I_DURABLE)
 		    && crash_between(s, s->op[s->id[id].own].inv, r->inv))
 			mark_durable(s, id);
@@ -1519,6 +1718,22 @@ on_checkpoint(struct es *s, uint32_t oi)
 #define PREFETCH(p) ((void)(p))
 #endif
 
+enum { WARM_LINES = 32 };
+
+/* Prefetches p[0..n), at most WARM_LINES cache lines of it: past that
+ * the hardware's prefetcher has caught on. */
+static void
+warm_span(const void *p, size_t n)
+{
+	const char *c = p;
+	size_t k;
+
+	if (n > WARM_LINES * 64)
+		n = WARM_LINES * 64;
+	for (k = 0; k < n; k += 64)
+		PREFETCH(c + k);
+}
+
 /*
  * Warms the cache for the event at history position i, which the sweep
  * reaches WARM events later (stage 1), WARM / 2 later (stage 2) or WARM / 4
@@ -1533,6 +1748,7 @@ warm(struct es *s, size_t i, int stage)
 	const struct eop *x;
 	const struct stream *t;
 	int64_t p;
+	size_t n, off;
 	uint32_t o, id;
 
 	if (i >= s->h->n || (o = s->at[i]) == NONE)
@@ -1550,17 +1766,32 @@ warm(struct es *s, size_t i, int stage)
 	p = x->f == E_READ ? x->x : x->y < 0 ? -1 : x->y - x->nev + 1;
 	if (p < 0 || (size_t)p >= t->cap)
 		return;
+	/* The revisions it will likely touch: what was observed from p on
+	 * (a read from p returns them all), at most WARM_LINES lines. */
+	n = x->f == E_APPEND ? x->nev
+	    : t->max >= p    ? (size_t)(t->max - p) + 1
+	                     : 1;
+	if (p + n > t->cap)
+		n = t->cap - (size_t)p;
 	if (stage == 2) {
-		PREFETCH(&t->slot[p]);
-		if (x->f == E_READ)
+		warm_span(&t->slot[p], n * sizeof(*t->slot));
+		/* No pst yet before the first read or append ends. */
+		if (x->f == E_READ && s->pstabcap > 0)
 			PREFETCH(&s->pstab[ps_hash(x->proc, x->stream)
 			    & (s->pstabcap - 1)]);
 		return;
 	}
-	PREFETCH(t->text.p + t->slot[p].off);
+	if (t->slot[p].id != 0 && t->slot[p].off < t->text.len) {
+		off = t->slot[p].off;
+		warm_span(t->text.p + off,
+		    t->text.len - off < n * 16 ? t->text.len - off : n * 16);
+	}
+	/* A stream's ids are numbered in order: those of p on follow id. */
 	if ((id = t->slot[p].id) != 0)
-		PREFETCH(&s->id[id - 1]);
-	if (x->f == E_READ
+		warm_span(&s->id[id - 1],
+		    (n < s->nid - (id - 1) ? n : s->nid - (id - 1))
+		        * sizeof(*s->id));
+	if (x->f == E_READ && s->pstabcap > 0
 	    && (o = s->pstab[ps_hash(x->proc, x->stream) & (s->pstabcap - 1)])
 	        != NONE)
 		PREFETCH(&s->ps[o]);
@@ -1613,58 +1844,104 @@ sweep(struct es *s)
 
 /* ---- after the sweep -------------------------------------------------- */
 
-struct xsort {
-	uint32_t stream;
-	int64_t x;
-	size_t inv;
-	uint32_t o;
-};
-
+/* An ok append expecting an exact version, for one_per_expect. */
 static int
-cmp_xsort(const void *pa, const void *pb)
+exact(const struct eop *o)
 {
-	const struct xsort *a = pa, *b = pb;
-
-	if (a->stream != b->stream)
-		return a->stream < b->stream ? -1 : 1;
-	if (a->x != b->x)
-		return a->x < b->x ? -1 : 1;
-	return a->inv < b->inv ? -1 : a->inv > b->inv;
+	return o->f == E_APPEND && o->status == MV_OK && o->nev > 0
+	    && o->x >= -1;
 }
 
-/* At most one ok append per (stream, exact expected version). */
+/*
+ * The first ops (in history order) of stream st's smallest expected
+ * version that two of its appends ok[0..n) expected, in *a and *b; 0 if
+ * none did.  tab (cap slots, empty) maps a version to its first append,
+ * and is left empty.
+ */
+static int
+twice_expected(const struct es *s, const uint32_t *ok, size_t n,
+    struct xslot *tab, size_t cap, uint32_t *a, uint32_t *b)
+{
+	size_t i, j;
+	int64_t x;
+	int found = 0;
+
+	for (i = 0; i < n; i++) {
+		x = s->op[ok[i]].x;
+		for (j = ps_hash(x, 0) & (cap - 1); tab[j].o != NONE;
+		     j = (j + 1) & (cap - 1))
+			if (tab[j].x == x)
+				break;
+		if (tab[j].o == NONE) {
+			tab[j].x = x;
+			tab[j].o = ok[i];
+		} else if (!found || x < s->op[*a].x) {
+			found = 1;
+			*a = tab[j].o;
+			*b = ok[i];
+		}
+	}
+	for (i = 0; i < n; i++) {
+		x = s->op[ok[i]].x;
+		for (j = ps_hash(x, 0) & (cap - 1); tab[j].o != NONE;
+		     j = (j + 1) & (cap - 1))
+			tab[j].o = NONE;
+	}
+	return found;
+}
+
+/*
+ * At most one ok append per (stream, exact expected version).  The
+ * appends are bucketed by stream, in history order, and each stream's
+ * looked up in a small table: the first stream, the smallest version and
+ * the first two appends that expected it, as a sort would find them, in
+ * time linear in the appends.
+ */
 static void
 one_per_expect(struct es *s)
 {
-	struct xsort *v = mv_xmalloc((s->nop + 1) * sizeof(*v));
-	size_t n = 0, i;
-	struct mv_buf *b;
+	uint32_t *at = mv_xcalloc(s->nst + 2, sizeof(*at)), *ok, a = 0, b = 0;
+	size_t i, n = 0, cap = 16, map, most = 0, st;
+	struct xslot *tab;
+	struct mv_buf *m;
 
-	for (i = 0; i < s->nop; i++) {
-		const struct eop *o = &s->op[i];
+	for (i = 0; i < s->nop; i++)
+		if (exact(&s->op[i])) {
+			at[s->op[i].stream + 1]++;
+			n++;
+		}
+	for (st = 0; st < s->nst; st++)
+		if (at[st + 1] > most)
+			most = at[st + 1];
+	for (st = 1; st <= s->nst + 1; st++)
+		at[st] += at[st - 1];
+	ok = mv_bigalloc((n + 1) * sizeof(*ok), &map);
+	for (i = 0; i < s->nop; i++)
+		if (exact(&s->op[i]))
+			ok[at[s->op[i].stream]++] = (uint32_t)i;
+	while (cap < 2 * most)
+		cap *= 2;
+	tab = mv_xmalloc(cap * sizeof(*tab));
+	for (i = 0; i < cap; i++)
+		tab[i].o = NONE;
+	/* at[st] is now where stream st + 1 begins. */
+	for (st = 0; st < s->nst; st++) {
+		size_t lo = st ? at[st - 1] : 0;
 
-		if (o->f != E_APPEND || o->status != MV_OK || o->nev == 0
-		    || o->x < -1)
+		if (!twice_expected(s, ok + lo, at[st] - lo, tab, cap, &a, &b))
 			continue;
-		v[n].stream = o->stream;
-		v[n].x = o->x;
-		v[n].inv = o->inv;
-		v[n++].o = (uint32_t)i;
-	}
-	qsort(v, n, sizeof(*v), cmp_xsort);
-	for (i = 0; i + 1 < n; i++) {
-		if (v[i].stream != v[i + 1].stream || v[i].x != v[i + 1].x)
-			continue;
-		if ((b = hit(s, K_LOST_UPDATE, v[i].o, v[i + 1].o)) == NULL)
+		if ((m = hit(s, K_LOST_UPDATE, a, b)) == NULL)
 			break;
-		describe(s, v[i].o, b);
-		mv_buf_adds(b, " and ");
-		describe(s, v[i + 1].o, b);
-		mv_buf_addf(b, " both succeeded expecting version %lld",
-		    (long long)v[i].x);
+		describe(s, a, m);
+		mv_buf_adds(m, " and ");
+		describe(s, b, m);
+		mv_buf_addf(m, " both succeeded expecting version %lld",
+		    (long long)s->op[a].x);
 		break;
 	}
-	free(v);
+	free(tab);
+	mv_bigfree(ok, map);
+	free(at);
 }
 
 /* Where an ok append landed and what it said; what a conflict said. */
@@ -1678,7 +1955,7 @@ versions(struct es *s)
 		const struct eop *o = &s->op[i];
 		int64_t at = UNK, n = o->nev;
 
-		if (o->f != E_APPEND || o->ret == NOPOS)
+		if (o->f != E_APPEND || o->ret == NONE)
 			continue;
 		if (o->status == MV_FAIL && o->y != UNK
 		    && (o->x == MV_EXPECT_ANY || o->x == o->y
@@ -1693,7 +1970,7 @@ versions(struct es *s)
 		}
 		if (o->status != MV_OK || n == 0)
 			continue;
-		if (s->id[s->evs[o->ev]].rpos >= 0)
+		if (s->id[s->evs[o->ev]].rpos != NONE)
 			at = s->id[s->evs[o->ev]].rpos;
 		else if (o->y != UNK)
 			at = o->y - n + 1;
@@ -1711,7 +1988,7 @@ versions(struct es *s)
 		}
 		if (o->y != UNK
 		    && (o->y < n - 1
-		        || (s->id[s->evs[o->ev]].rpos >= 0
+		        || (s->id[s->evs[o->ev]].rpos != NONE
 		            && o->y != at + n - 1))
 		    && (b = hit(s, K_WRONG_VERSION, i, NONE)) != NULL) {
 			describe(s, i, b);
@@ -1732,7 +2009,7 @@ gaps(struct es *s)
 	struct mv_buf *b;
 
 	for (i = 0; i < s->nid; i++)
-		if (s->id[i].own != NONE && s->id[i].ppos < 0)
+		if (s->id[i].own != NONE && s->id[i].ppos == NONE)
 			unk[s->op[s->id[i].own].stream]++;
 	for (st = 0; st < s->nst && !s->fk[K_GAP].anomaly; st++) {
 		const struct stream *t = &s->st[st];
@@ -1790,31 +2067,29 @@ es_free(struct es *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->nst; i++) {
-		free(s->st[i].slot);
+	for (i = 0; i < s->nst; i++)
 		mv_buf_release(&s->st[i].text);
-	}
+	mv_bigfree(s->slots, s->slotsmap);
 	for (i = 0; i < K_COUNT; i++)
 		mv_hfinding_release(&s->fk[i]);
 	free(s->st);
-	free(s->op);
-	free(s->at);
 	free(s->crash);
-	if (s->tab != NULL)
-		mv_bigfree(s->tab, s->tabmap);
-	free(s->hash);
-	free(s->toff);
-	free(s->tlen);
-	free(s->failown);
-	free(s->to);
-	if (s->from != NULL)
-		mv_bigfree(s->from, s->frommap);
-	free(s->seen);
+	/* From mv_bigalloc (map 0, or NULL, is a free). */
+	mv_bigfree(s->op, s->opmap);
+	mv_bigfree(s->at, s->atmap);
+	mv_bigfree(s->tab, s->tabmap);
+	mv_bigfree(s->toff, s->toffmap);
+	mv_bigfree(s->tlen, s->tlenmap);
+	mv_bigfree(s->failown, s->failownmap);
+	mv_bigfree(s->to, s->tomap);
+	mv_bigfree(s->from, s->frommap);
+	mv_bigfree(s->seen, s->seenmap);
+	mv_bigfree(s->id, s->idmap);
+	mv_bigfree(s->cold, s->coldmap);
+	mv_bigfree(s->evs, s->evsmap);
+	free(s->open);
 	free(s->pass);
 	free(s->active);
-	if (s->id != NULL)
-		mv_bigfree(s->id, s->idmap);
-	free(s->evs);
 	free(s->pending);
 	free(s->ps);
 	free(s->pstab);

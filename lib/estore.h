@@ -52,7 +52,9 @@ int mv_estore_only(const char *f);
  * ("NAME:LINE: what") when an operation is malformed.  With nil_unknown
  * (--nil-unknown) an ok read of null has an unknown result, as an info
  * read has.  Time and memory
- * are linear in the history, but for n log n sorts.
+ * are linear in the history: no sort, and the big tables sized from
+ * counts taken first.  A history of UINT32_MAX - 1 events or more is
+ * an error.
  */
 int mv_estore_check(const struct mv_history *h, const char *name,
     unsigned promises, int nil_unknown, struct mv_hfinding *f,
