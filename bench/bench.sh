@@ -157,7 +157,7 @@ else
 	if [ -z "$rport" ]; then
 		echo "  skipped: redis-server did not start"
 	else
-		trap 'kill $rpid 2>/dev/null; rm -rf "$tmp"' EXIT
+		trap 'kill $rpid 2>/dev/null || :; rm -rf "$tmp"' EXIT
 		mv-gen -w register -k 1000 -n "$n" -s 1 >"$tmp/rops.jsonl"
 		# CPU seconds of a command (user + system, children included):
 		# the per-op cost, which a busy machine does not blur as it
