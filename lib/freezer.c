@@ -235,19 +235,10 @@ mv_freezer_set(
 static int
 live(long pid)
 {
-	char p[64], line[512], *s;
-	FILE *f;
-	size_t n;
+	char line[512];
+	const char *s = mv_proc_stat(pid, line, sizeof(line));
 
-	snprintf(p, sizeof(p), "/proc/%ld/stat", pid);
-	if ((f = fopen(p, "re")) == NULL)
-		return 0;
-	n = fread(line, 1, sizeof(line) - 1, f);
-	fclose(f);
-	line[n] = '\0';
-	if ((s = strrchr(line, ')')) == NULL || s[1] != ' ')
-		return 0;
-	return s[2] != 'Z' && s[2] != 'X';
+	return s != NULL && *s != 'Z' && *s != 'X';
 }
 
 int

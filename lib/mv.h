@@ -64,6 +64,14 @@ int64_t mv_now_ns(void);
 /* Wall clock in nanoseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t mv_wall_ns(void);
 
+/*
+ * Reads /proc/PID/stat into buf (size bytes, NUL-terminated); returns its
+ * state letter, past the command name (which may hold ')' and spaces), or
+ * NULL when the process is gone or the line is not understood.  The
+ * fields after the state follow it, from ptr + 1.
+ */
+const char *mv_proc_stat(long pid, char *buf, size_t size);
+
 /* Flushes and checks stdout; returns -1 on a write error (full disk, EPIPE). */
 int mv_fshut_stdout(struct mv_err *e);
 

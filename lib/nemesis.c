@@ -171,22 +171,14 @@ nap(long ns)
 static char
 proc_state(pid_t pid, long *pgrp)
 {
-	char path[64], line[512], *p;
-	FILE *f;
-	size_t len;
+	char line[512];
+	const char *p = mv_proc_stat((long)pid, line, sizeof(line));
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((f = fopen(path, "r")) == NULL)
+	if (p == NULL)
 		return 0;
-	len = fread(line, 1, sizeof(line) - 1, f);
-	fclose(f);
-	line[len] = '\0';
-	/* The command name may hold ')' and spaces: skip to the last ')'. */
-	if ((p = strrchr(line, ')')) == NULL || p[1] != ' ')
-		return 0;
-	if (pgrp && sscanf(p + 3, "%*d %ld", pgrp) != 1)
+	if (pgrp && sscanf(p + 1, "%*d %ld", pgrp) != 1)
 		*pgrp = -1;
-	return p[2];
+	return *p;
 }
 
 static int

@@ -367,24 +367,15 @@ out:
 unsigned long long
 mv_proc_start_time(long pid)
 {
-	char path[64], line[1024], *p;
+	char line[1024];
+	const char *p = mv_proc_stat(pid, line, sizeof(line));
 	unsigned long long t = 0;
-	FILE *f;
-	size_t n;
 	int i;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((f = fopen(path, "re")) == NULL)
+	if (p == NULL || *p == 'Z' || *p == 'X')
 		return 0;
-	n = fread(line, 1, sizeof(line) - 1, f);
-	fclose(f);
-	line[n] = '\0';
-	if ((p = strrchr(line, ')')) == NULL)
-		return 0;
-	if (p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
-		return 0;
-	/* Fields 3.. follow ") "; skip 19 of them to reach field 22. */
-	for (p += 2, i = 0; i < 19 && p; i++)
+	/* Field 3 is the state; skip 19 fields to reach field 22. */
+	for (i = 0; i < 19 && p; i++)
 		if ((p = strchr(p, ' ')) != NULL)
 			p++;
 	if (p)

@@ -113,6 +113,24 @@ mv_wall_ns(void)
 	return clock_ns(CLOCK_REALTIME);
 }
 
+const char *
+mv_proc_stat(long pid, char *buf, size_t size)
+{
+	char path[64], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return NULL;
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0')
+		return NULL;
+	return p + 2;
+}
+
 int
 mv_fshut_stdout(struct mv_err *e)
 {

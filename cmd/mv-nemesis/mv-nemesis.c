@@ -61,8 +61,7 @@ static unsigned nparts;          /* partitions made, for table names */
 static struct mv_netfault *volatile kept_netf;
 
 static int64_t since_start(void);
-static void stop_link(int64_t t, struct mv_buf *out);
-static void stop_clock(int64_t t, struct mv_buf *out);
+static int stop_fault(const char *f, int64_t t, struct mv_buf *out);
 
 static void
 usage(FILE *f)
@@ -763,16 +762,9 @@ tick(struct run *r, int64_t now)
 	const char *f;
 
 	if (r->active && now >= r->undo_at) {
-		if (partition_fault(r->active)) {
-			stop_partition(now, &r->out);
-			put(&r->out);
-		} else if (netctl_fault(r->active)) {
-			stop_link(now, &r->out);
-			put(&r->out);
-		} else if (clockrun_fault(r->active)) {
-			stop_clock(now, &r->out);
-			put(&r->out);
-		} else if (strcmp(r->active, "pause") == 0) {
+		if (stop_fault(r->active, now, &r->out))
+			; /* ended, its stop event written */
+		else if (strcmp(r->active, "pause") == 0) {
 			mv_nemesis_heal(nem, now, &r->out);
 			put(&r->out);
 		} else
@@ -794,28 +786,32 @@ tick(struct run *r, int64_t now)
 	}
 }
 
-/* Resets the clocks of the clock fault in force; appends its stop event. */
-static void
-stop_clock(int64_t t, struct mv_buf *out)
+/*
+ * Ends fault f when it is a partition, a link fault or a clock fault, and
+ * writes its stop event; returns 0, doing nothing, for any other fault
+ * (pause and kill end by heal and restart).
+ */
+static int
+stop_fault(const char *f, int64_t t, struct mv_buf *out)
 {
 	struct mv_err e;
+	int rc;
 
-	if (clockrun_stop(t, out, &e) < 0) {
+	if (partition_fault(f)) {
+		stop_partition(t, out);
 		put(out);
-		errx(MV_EXIT_TROUBLE, "%s", e.msg);
+		return 1;
 	}
-}
-
-/* Stops the link fault in force; appends its stop event. */
-static void
-stop_link(int64_t t, struct mv_buf *out)
-{
-	struct mv_err e;
-
-	if (netctl_stop(t, out, &e) < 0) {
-		put(out);
+	if (netctl_fault(f))
+		rc = netctl_stop(t, out, &e);
+	else if (clockrun_fault(f))
+		rc = clockrun_stop(t, out, &e);
+	else
+		return 0;
+	put(out);
+	if (rc < 0)
 		errx(MV_EXIT_TROUBLE, "%s", e.msg);
-	}
+	return 1;
 }
 
 /* The meta line with our member added before its closing brace. */
@@ -1008,16 +1004,9 @@ run(struct opts *o)
 		wait_input(&r, now);
 	}
 	/* Undo what is in force: a pause ends, a kill is restarted. */
-	if (!got_signal && r.active && partition_fault(r.active)) {
-		stop_partition(since_start(), &r.out);
-		put(&r.out);
-	} else if (!got_signal && r.active && netctl_fault(r.active)) {
-		stop_link(since_start(), &r.out);
-		put(&r.out);
-	} else if (!got_signal && r.active && clockrun_fault(r.active)) {
-		stop_clock(since_start(), &r.out);
-		put(&r.out);
-	} else if (!got_signal && r.active && strcmp(r.active, "pause") != 0)
+	if (!got_signal && r.active
+	    && !stop_fault(r.active, since_start(), &r.out)
+	    && strcmp(r.active, "pause") != 0)
 		fault(&r, "restart");
 	mv_nemesis_heal(nem, since_start(), got_signal ? NULL : &r.out);
 	if (!got_signal)

@@ -1,5 +1,8 @@
 /* test_util.c: option numbers, durations, the PRNG, growable strings. */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "json.h"
@@ -70,5 +73,30 @@ main(void)
 	mv_buf_addi(&buf, INT64_MIN);
 	OK(strcmp(buf.p, "-9223372036854775808") == 0, "addi min");
 	mv_buf_release(&buf);
+	{
+		/* Our own line: running, and the parent's pid after it. */
+		char line[512], want[32];
+		const char *st =
+		    mv_proc_stat((long)getpid(), line, sizeof(line));
+		pid_t z;
+
+		snprintf(want, sizeof(want), " %ld ", (long)getppid());
+		OK(st != NULL && *st == 'R'
+		        && strncmp(st + 1, want, strlen(want)) == 0,
+		    "proc stat: own state and parent");
+		/* A child not yet reaped is a zombie; once reaped, gone. */
+		if ((z = fork()) == 0)
+			_exit(0);
+		for (i = 0; i < 1000; i++) {
+			st = mv_proc_stat((long)z, line, sizeof(line));
+			if (st != NULL && *st == 'Z')
+				break;
+			usleep(1000);
+		}
+		OK(st != NULL && *st == 'Z', "proc stat: zombie");
+		waitpid(z, NULL, 0);
+		OK(mv_proc_stat((long)z, line, sizeof(line)) == NULL,
+		    "proc stat: reaped");
+	}
 	return TAP_DONE();
 }
