@@ -53,11 +53,22 @@ delay_n2_n1() {
 	mv-nemesis delay --cluster "$S" --from n2 --to n1 --delay 60ms "$@" \
 		>"$T/delay.out" 2>"$T/delay.err" &
 	dpid=$!
-	for ((k = 0; k < 100; k++)); do
+	# Measure only once the start event is out (the delay in place).  A
+	# wait of 5 s here let a sanitized CI run measure under 55 ms once,
+	# most likely before the delay was in place; the polls are printed.
+	for ((k = 0; k < 600; k++)); do
 		[ -s "$T/delay.out" ] && break
 		sleep 0.05
 	done
+	if ! [ -s "$T/delay.out" ]; then
+		echo "no start event in 30 s"
+		kill -TERM "$dpid" || :
+		wait "$dpid" || :
+		cat "$T/delay.err"
+		return 1
+	fi
 	ms=$(connect_ms)
+	echo "connect ${ms} ms with the delay, start event after $k polls"
 	kill -TERM "$dpid" || :
 	st=0
 	wait "$dpid" || st=$?
