@@ -50,6 +50,8 @@ print(int(best * 1000))'
 # A one-shot delay n2 -> n1 of 60 ms with options $@, in the foreground
 # until SIGTERM: its events go to $T/delay.out; sets ms (connect time).
 delay_n2_n1() {
+	# A fresh file: the last call's events must not pass for this one's.
+	rm -f "$T/delay.out"
 	mv-nemesis delay --cluster "$S" --from n2 --to n1 --delay 60ms "$@" \
 		>"$T/delay.out" 2>"$T/delay.err" &
 	dpid=$!
@@ -57,11 +59,11 @@ delay_n2_n1() {
 	# wait of 5 s here let a sanitized CI run measure under 55 ms once,
 	# most likely before the delay was in place; the polls are printed.
 	for ((k = 0; k < 600; k++)); do
-		[ -s "$T/delay.out" ] && break
+		grep -qs start-delay "$T/delay.out" && break
 		sleep 0.05
 	done
-	if ! [ -s "$T/delay.out" ]; then
-		echo "no start event in 30 s"
+	if ! grep -qs start-delay "$T/delay.out"; then
+		echo "no start event in 30 s; mv-nemesis in $(cat "/proc/$dpid/wchan" 2>&1)"
 		kill -TERM "$dpid" || :
 		wait "$dpid" || :
 		cat "$T/delay.err"
